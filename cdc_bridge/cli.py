@@ -1,0 +1,127 @@
+"""The `cdc-bridge` command line: `up`, `table-api`, `broker`.
+
+Every option also reads an environment variable (shown in --help); the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from cdc_bridge.logs import configure_logging
+
+log = logging.getLogger("cdc_bridge")
+
+
+class EnvDefault(argparse.Action):
+    """An option whose default comes from an environment variable."""
+
+    def __init__(self, envvar: str, default=None, **kwargs):
+        default = os.environ.get(envvar) or default
+        kwargs["help"] = f"{kwargs.get('help', '')} [env: {envvar}]" + (
+            f" (default: {default})" if default is not None else ""
+        )
+        super().__init__(default=default, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+
+
+def option(parser: argparse.ArgumentParser, flag: str, envvar: str, **kwargs) -> None:
+    parser.add_argument(flag, action=EnvDefault, envvar=envvar, **kwargs)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--log-level", "CDC_BRIDGE_LOG_LEVEL", default="WARNING",
+           choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level; logs are JSON lines on stderr")
+
+
+def add_server(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--host", "CDC_BRIDGE_HOST", default="127.0.0.1", help="address to listen on")
+    option(parser, "--port", "CDC_BRIDGE_PORT", default=8000, type=int,
+           help="the one port that serves every AWS API of the project, /health and /metrics")
+    option(parser, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data", help="where SQLite and anything else durable lives")
+    option(parser, "--region", "CDC_BRIDGE_REGION", default="us-east-1", help="the AWS region shown in every ARN")
+    option(parser, "--account-id", "CDC_BRIDGE_ACCOUNT_ID", default="000000000000", help="the AWS account id shown in every ARN")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cdc-bridge", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser("up", help="run everything a laptop needs on one port: broker, table service",
+                             description="Run the broker (Kafka from KAFKA_BOOTSTRAP_SERVERS, else Docker, else the "
+                             "embedded broker) and the table service in the foreground. Ctrl-C stops all of it.")
+    add_server(up)
+    option(up, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS",
+           help="use this Kafka cluster instead of starting one")
+    add_common(up)
+
+    table_api = commands.add_parser("table-api", help="run the table service alone against a given Kafka",
+                                    description="Run the DynamoDB table service alone against a given Kafka cluster.")
+    add_server(table_api)
+    option(table_api, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", required=False,
+           help="the Kafka cluster change events go to")
+    add_common(table_api)
+
+    broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker alone",
+                                 description="Run the embedded Kafka-compatible broker (Tansu, in-memory) in the "
+                                 "foreground and print its bootstrap address.")
+    option(broker, "--host", "CDC_BRIDGE_BROKER_HOST", default="127.0.0.1", help="address to listen on")
+    option(broker, "--port", "CDC_BRIDGE_BROKER_PORT", default=9092, type=int, help="port to listen on (0: a free one)")
+    add_common(broker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    if args.command == "broker":
+        return run_broker(args)
+    return run_server(args, with_broker=args.command == "up")
+
+
+def run_broker(args) -> int:
+    from cdc_bridge.broker import embedded
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with embedded(port=int(args.port), host=args.host) as broker:
+        print(f"broker ready: {broker.bootstrap_servers}", flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def run_server(args, with_broker: bool) -> int:
+    import uvicorn
+
+    from cdc_bridge.parts import BrokerPart
+    from table_api.app import TableApi
+    from table_api.server import create_app
+    from table_api.settings import Settings
+
+    settings = Settings(
+        data_dir=Path(args.data_dir),
+        region=args.region,
+        account_id=args.account_id,
+        kafka_bootstrap_servers=args.kafka_bootstrap_servers,
+    )
+    parts = [BrokerPart(args.kafka_bootstrap_servers)] if with_broker else []
+    parts.append(TableApi(settings))
+    app = create_app(parts)
+    print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=int(args.port), log_level="warning", access_log=False,
+                lifespan="on", timeout_graceful_shutdown=5)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

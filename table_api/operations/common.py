@@ -1,0 +1,82 @@
+"""Request pieces that many operations share: expression parameters and consumed capacity."""
+
+from __future__ import annotations
+
+import math
+
+from table_api.context import Table
+from table_api.errors import ValidationException
+from table_api.expressions import Resolver, parse_condition, parse_projection
+from table_api.values import Item, validate_value
+
+
+class RequestExpressions:
+    """The expressions of one request and the names/values they share.
+
+    `expressions` are the expression parameters this operation accepts (e.g.
+    ("ConditionExpression",)); DynamoDB rejects names/values that no expression uses.
+    """
+
+    def __init__(self, req: dict, expressions: tuple[str, ...]):
+        self.req = req
+        present = [e for e in expressions if e in req]
+        names, values = req.get("ExpressionAttributeNames"), req.get("ExpressionAttributeValues")
+        if names is not None:
+            if not names:
+                raise ValidationException("ExpressionAttributeNames must not be empty")
+            if not present:
+                raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
+        if values is not None:
+            if not values:
+                raise ValidationException("ExpressionAttributeValues must not be empty")
+            if not any(e != "ProjectionExpression" for e in present):
+                missing = next(e for e in expressions if e != "ProjectionExpression")
+                raise ValidationException(
+                    f"ExpressionAttributeValues can only be specified when using expressions: {missing} is null"
+                )
+            values = {k: checked_value(k, v) for k, v in values.items()}
+        self.resolver = Resolver(names, values)
+
+    def condition(self, param: str = "ConditionExpression"):
+        text = self.req.get(param)
+        return None if text is None else self.resolver.condition(parse_condition(text), expression=param)
+
+    def projection(self):
+        text = self.req.get("ProjectionExpression")
+        return None if text is None else self.resolver.projection(parse_projection(text))
+
+    def check_unused(self) -> None:
+        self.resolver.check_unused()
+
+
+def checked_value(name: str, value: dict) -> dict:
+    try:
+        return validate_value(value)
+    except ValidationException as exc:
+        raise ValidationException(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {name}") from None
+
+
+def reject_legacy(req: dict, *legacy: str) -> None:
+    """Legacy parameters (Expected, AttributesToGet, ...) are not served yet: refuse rather than ignore."""
+    for param in legacy:
+        if param in req:
+            raise ValidationException(f"The legacy parameter {param} is not supported by this server yet; use expressions")
+
+
+def consumed_capacity(req: dict, table: Table, units: float) -> dict:
+    mode = req.get("ReturnConsumedCapacity", "NONE")
+    if mode == "NONE":
+        return {}
+    capacity: dict = {"TableName": table.name, "CapacityUnits": units}
+    if mode == "INDEXES":
+        capacity["Table"] = {"CapacityUnits": units}
+    return {"ConsumedCapacity": capacity}
+
+
+def write_units(*items: Item | None, size_of) -> float:
+    return float(max([1] + [math.ceil(size_of(i) / 1024) for i in items if i]))
+
+
+def read_units(item: Item | None, size_of, consistent: bool) -> float:
+    units = max(1, math.ceil(size_of(item) / 4096)) if item else 1
+    return float(units) if consistent else units / 2

@@ -1,0 +1,91 @@
+"""Single-item operations: PutItem, GetItem, DeleteItem."""
+
+from __future__ import annotations
+
+from table_api.context import Context
+from table_api.errors import ConditionalCheckFailedException, ValidationException
+from table_api.expressions import evaluate, project
+from table_api.operations.common import (
+    RequestExpressions,
+    consumed_capacity,
+    read_units,
+    reject_legacy,
+    write_units,
+)
+from table_api.keys import encode_key
+from table_api.operations.service import SERVICE
+from table_api.values import Item, item_size, validate_item, validate_item_size
+from table_api.writes import write_item
+
+
+@SERVICE.operation("PutItem")
+def put_item(ctx: Context, req: dict) -> dict:
+    table = ctx.table(req["TableName"])
+    reject_legacy(req, "Expected", "ConditionalOperator")
+    check_return_values(req, ("NONE", "ALL_OLD"))
+    item = validate_item(req["Item"])
+    table.key_schema.validate_item_key(item)
+    validate_item_size(item)
+    exprs = RequestExpressions(req, ("ConditionExpression",))
+    condition = exprs.condition()
+    exprs.check_unused()
+
+    def apply(old: Item | None) -> Item:
+        check_condition(condition, old, req)
+        return item
+
+    old, _ = write_item(ctx, table, table.key_schema.key_of(item), apply)
+    return {
+        **returned_old(req, old),
+        **consumed_capacity(req, table, write_units(old, item, size_of=item_size)),
+    }
+
+
+@SERVICE.operation("DeleteItem")
+def delete_item(ctx: Context, req: dict) -> dict:
+    table = ctx.table(req["TableName"])
+    reject_legacy(req, "Expected", "ConditionalOperator")
+    check_return_values(req, ("NONE", "ALL_OLD"))
+    key = table.key_schema.validate_key(validate_item(req["Key"], what="Key"))
+    exprs = RequestExpressions(req, ("ConditionExpression",))
+    condition = exprs.condition()
+    exprs.check_unused()
+
+    def apply(old: Item | None) -> None:
+        check_condition(condition, old, req)
+        return None
+
+    old, _ = write_item(ctx, table, key, apply)
+    return {
+        **returned_old(req, old),
+        **consumed_capacity(req, table, write_units(old, size_of=item_size)),
+    }
+
+
+@SERVICE.operation("GetItem")
+def get_item(ctx: Context, req: dict) -> dict:
+    table = ctx.table(req["TableName"])
+    reject_legacy(req, "AttributesToGet")
+    key = table.key_schema.validate_key(validate_item(req["Key"], what="Key"))
+    exprs = RequestExpressions(req, ("ProjectionExpression",))
+    paths = exprs.projection()
+    exprs.check_unused()
+    item = ctx.storage.get_item(table.id, *encode_key(table.key_schema, key))
+    result = {} if item is None else {"Item": item if paths is None else project(item, paths)}
+    units = read_units(item, item_size, consistent=req.get("ConsistentRead", False))
+    return {**result, **consumed_capacity(req, table, units)}
+
+
+def check_condition(condition, old: Item | None, req: dict) -> None:
+    if condition is not None and not evaluate(condition, old or {}):
+        on_failure = req.get("ReturnValuesOnConditionCheckFailure", "NONE")
+        raise ConditionalCheckFailedException(item=old if on_failure == "ALL_OLD" and old else None)
+
+
+def check_return_values(req: dict, allowed: tuple[str, ...]) -> None:
+    if req.get("ReturnValues", "NONE") not in allowed:
+        raise ValidationException(f"ReturnValues can only be {' or '.join(reversed(allowed))}")
+
+
+def returned_old(req: dict, old: Item | None) -> dict:
+    return {"Attributes": old} if req.get("ReturnValues") == "ALL_OLD" and old else {}

@@ -1,0 +1,246 @@
+"""Table operations: CreateTable, DescribeTable, ListTables, DeleteTable, UpdateTable, and the
+tagging operations. A table's description is stored in DynamoDB's own wire shape, so
+DescribeTable is the stored description plus the live item count and size."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from table_api.context import Context
+from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
+from table_api.operations.service import SERVICE
+from table_api.protocol import serialization_or_validation, validate
+
+INVALID = "One or more parameter values were invalid: "
+MAX_TAGS = 50
+
+
+@SERVICE.operation("CreateTable", required=("AttributeDefinitions", "KeySchema"))
+def create_table(ctx: Context, req: dict) -> dict:
+    name = req["TableName"]
+    check_table_name(name)
+    check_key_schema(req["KeySchema"], req.get("AttributeDefinitions", []))
+    if req.get("LocalSecondaryIndexes") or req.get("GlobalSecondaryIndexes"):
+        raise ValidationException(INVALID + "Secondary indexes are not supported by this server yet")
+    billing_mode = req.get("BillingMode", "PROVISIONED")
+    now = time.time()
+    description = {
+        "AttributeDefinitions": req["AttributeDefinitions"],
+        "TableName": name,
+        "KeySchema": req["KeySchema"],
+        "TableStatus": "ACTIVE",
+        "CreationDateTime": now,
+        "ProvisionedThroughput": throughput(billing_mode, req.get("ProvisionedThroughput")),
+        "TableArn": ctx.settings.table_arn(name),
+        "TableId": str(uuid.uuid4()),
+        "BillingModeSummary": {"BillingMode": billing_mode, "LastUpdateToPayPerRequestDateTime": now},
+        "DeletionProtectionEnabled": req.get("DeletionProtectionEnabled", False),
+        "TableClassSummary": {"TableClass": req.get("TableClass", "STANDARD")},
+    }
+    if "StreamSpecification" in req:
+        description["StreamSpecification"] = req["StreamSpecification"]
+    tags = check_tags(req.get("Tags", []))
+    if ctx.storage.get_table(name) is not None:
+        raise ResourceInUseException(f"Table already exists: {name}")
+    ctx.storage.create_table(name, {**description, "Tags": tags})
+    # DynamoDB answers CREATING and reports ACTIVE once the table is usable; ours is usable now.
+    return {"TableDescription": {**describe(ctx, description, item_count=0, size=0), "TableStatus": "CREATING"}}
+
+
+@SERVICE.operation("DescribeTable")
+def describe_table(ctx: Context, req: dict) -> dict:
+    table = ctx.table(req["TableName"])
+    count, size = ctx.storage.table_stats(table.id)
+    return {"Table": describe(ctx, table.description, count, size)}
+
+
+@SERVICE.operation("ListTables")
+def list_tables(ctx: Context, req: dict) -> dict:
+    limit = req.get("Limit", 100)
+    names = ctx.storage.table_names(req.get("ExclusiveStartTableName"), limit + 1)
+    result: dict = {"TableNames": names[:limit]}
+    if len(names) > limit:
+        result["LastEvaluatedTableName"] = names[limit - 1]
+    return result
+
+
+@SERVICE.operation("DeleteTable")
+def delete_table(ctx: Context, req: dict) -> dict:
+    table = ctx.table(req["TableName"])
+    if table.description.get("DeletionProtectionEnabled"):
+        raise ValidationException(f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+    count, size = ctx.storage.table_stats(table.id)
+    ctx.storage.delete_table(table.record)
+    ctx.forget(table.name)
+    return {"TableDescription": {**describe(ctx, table.description, count, size), "TableStatus": "DELETING"}}
+
+
+@SERVICE.operation("UpdateTable")
+def update_table(ctx: Context, req: dict) -> dict:
+    table = ctx.table(req["TableName"])
+    description = dict(table.description)
+    changed = False
+    if "BillingMode" in req or "ProvisionedThroughput" in req:
+        changed |= update_billing(description, req)
+    if "StreamSpecification" in req:
+        description["StreamSpecification"] = req["StreamSpecification"]
+        changed = True
+    if "DeletionProtectionEnabled" in req:
+        description["DeletionProtectionEnabled"] = req["DeletionProtectionEnabled"]
+        changed = True
+    if "TableClass" in req:
+        description["TableClassSummary"] = {"TableClass": req["TableClass"]}
+        changed = True
+    if not changed:
+        raise ValidationException(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
+            "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
+        )
+    table.record.description = description
+    ctx.storage.update_table(table.record)
+    ctx.forget(table.name)
+    count, size = ctx.storage.table_stats(table.id)
+    return {"TableDescription": describe(ctx, description, count, size)}
+
+
+@SERVICE.operation("TagResource")
+def tag_resource(ctx: Context, req: dict) -> dict:
+    table = table_by_arn(ctx, req["ResourceArn"])
+    tags = {t["Key"]: t["Value"] for t in table.description.get("Tags", [])}
+    tags.update({t["Key"]: t["Value"] for t in check_tags(req["Tags"])})
+    if len(tags) > MAX_TAGS:
+        raise ValidationException("The number of tags exceeds the limit of 50")
+    save_tags(ctx, table, tags)
+    return {}
+
+
+@SERVICE.operation("UntagResource")
+def untag_resource(ctx: Context, req: dict) -> dict:
+    table = table_by_arn(ctx, req["ResourceArn"])
+    removed = set(req["TagKeys"])
+    save_tags(ctx, table, {t["Key"]: t["Value"] for t in table.description.get("Tags", []) if t["Key"] not in removed})
+    return {}
+
+
+@SERVICE.operation("ListTagsOfResource")
+def list_tags_of_resource(ctx: Context, req: dict) -> dict:
+    table = table_by_arn(ctx, req["ResourceArn"])
+    return {"Tags": table.description.get("Tags", [])}
+
+
+def describe(ctx: Context, description: dict, item_count: int, size: int) -> dict:
+    public = {k: v for k, v in description.items() if k != "Tags"}
+    return {**public, "ItemCount": item_count, "TableSizeBytes": size}
+
+
+def check_table_name(name: str) -> None:
+    problems = validate(SERVICE.model["shapes"], "TableName", name, "tableName")
+    if problems:
+        raise serialization_or_validation(SERVICE.errors, problems)
+
+
+def check_key_schema(key_schema: list[dict], definitions: list[dict]) -> None:
+    """DynamoDB's rules for a table's KeySchema and AttributeDefinitions, in its order."""
+    if len(key_schema) > 2:
+        raise serialization_or_validation(
+            SERVICE.errors, [f"Value '{key_schema}' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2"]
+        )
+    defined = [d["AttributeName"] for d in definitions]
+    keys = [k["AttributeName"] for k in key_schema]
+    if len(set(defined)) != len(defined):
+        raise ValidationException("Cannot have two attributes with the same name")
+    if any(k not in defined for k in keys):
+        if len(keys) == 2:
+            raise ValidationException("Invalid KeySchema: Some index key attribute have no definition")
+        raise ValidationException(
+            INVALID + "Some index key attributes are not defined in AttributeDefinitions. "
+            f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(defined)}]"
+        )
+    if len(keys) == 2 and keys[0] == keys[1]:
+        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
+    if key_schema[0]["KeyType"] != "HASH":
+        raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
+    if len(key_schema) == 2 and key_schema[1]["KeyType"] != "RANGE":
+        raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+    if len(keys) != len(defined):
+        raise ValidationException(
+            INVALID + "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"
+        )
+
+
+def throughput(billing_mode: str, provisioned: dict | None) -> dict:
+    if billing_mode == "PAY_PER_REQUEST":
+        if provisioned is not None:
+            raise ValidationException(
+                INVALID + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
+            )
+        return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+    if provisioned is None:
+        raise ValidationException(
+            INVALID + "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
+        )
+    for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
+        if provisioned[unit] < 1:
+            raise serialization_or_validation(
+                SERVICE.errors,
+                [f"Value '{provisioned[unit]}' at 'provisionedThroughput.{unit[0].lower()}{unit[1:]}' failed to satisfy constraint: Member must have value greater than or equal to 1"],
+            )
+        if provisioned[unit] > 1_000_000_000_000:
+            raise ValidationException(f"Given value {provisioned[unit]} for {unit} is out of bounds")
+    return {
+        "NumberOfDecreasesToday": 0,
+        "ReadCapacityUnits": provisioned["ReadCapacityUnits"],
+        "WriteCapacityUnits": provisioned["WriteCapacityUnits"],
+    }
+
+
+def update_billing(description: dict, req: dict) -> bool:
+    current_mode = description["BillingModeSummary"]["BillingMode"]
+    mode = req.get("BillingMode", current_mode)
+    provisioned = req.get("ProvisionedThroughput")
+    if mode == "PROVISIONED" and provisioned is None and current_mode == "PROVISIONED":
+        raise ValidationException(INVALID + "ProvisionedThroughput must be specified")
+    new = throughput(mode, provisioned)
+    old = description["ProvisionedThroughput"]
+    if mode == current_mode and mode == "PROVISIONED" and all(new[u] == old[u] for u in ("ReadCapacityUnits", "WriteCapacityUnits")):
+        raise ValidationException(
+            "The provisioned throughput for the table will not change. The requested value equals the current value. "
+            f"Current ReadCapacityUnits provisioned for the table: {old['ReadCapacityUnits']}. "
+            f"Requested ReadCapacityUnits: {new['ReadCapacityUnits']}. "
+            f"Current WriteCapacityUnits provisioned for the table: {old['WriteCapacityUnits']}. "
+            f"Requested WriteCapacityUnits: {new['WriteCapacityUnits']}. "
+            "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+        )
+    if mode == current_mode and mode == "PAY_PER_REQUEST":
+        return False
+    now = time.time()
+    if new["ReadCapacityUnits"] > old["ReadCapacityUnits"] or new["WriteCapacityUnits"] > old["WriteCapacityUnits"]:
+        new["LastIncreaseDateTime"] = now
+    description["ProvisionedThroughput"] = new
+    description["BillingModeSummary"] = {"BillingMode": mode, "LastUpdateToPayPerRequestDateTime": now}
+    return True
+
+
+def check_tags(tags: list[dict]) -> list[dict]:
+    if len(tags) > MAX_TAGS:
+        raise ValidationException("The number of tags exceeds the limit of 50")
+    for tag in tags:
+        if tag["Key"].startswith("aws:"):
+            raise ValidationException("Invalid tag key: keys beginning with 'aws:' are reserved for AWS use")
+    return tags
+
+
+def table_by_arn(ctx: Context, arn: str):
+    if not arn.startswith("arn:") or ":table/" not in arn:
+        raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+    try:
+        return ctx.table(arn)
+    except ResourceNotFoundException:
+        raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found") from None
+
+
+def save_tags(ctx: Context, table, tags: dict[str, str]) -> None:
+    table.record.description = {**table.description, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    ctx.storage.update_table(table.record)
+    ctx.forget(table.name)

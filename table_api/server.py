@@ -1,0 +1,126 @@
+"""The HTTP surface shared by every part: one `POST /` that routes AWS JSON requests by the
+`X-Amz-Target` prefix, and `GET /health`. Knows no DynamoDB.
+
+A *part* (the broker, the table service, the connector) brings its services, a context object
+handed to its operations, and a blocking `start(env)` / `stop()`. Parts start in order in a
+background thread while the server already answers: `/health` is 503 until every part is ready,
+and a request for a part that is not ready yet gets 503 as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from table_api import errors
+from table_api.protocol import Service, error_body
+
+log = logging.getLogger("cdc_bridge.server")
+
+
+class Part(Protocol):
+    name: str
+    services: list[Service]
+    context: Any
+
+    def start(self, env: dict[str, Any]) -> None: ...
+    def stop(self) -> None: ...
+    def health(self) -> dict[str, Any]: ...
+
+
+class PartState:
+    def __init__(self, part: Part):
+        self.part = part
+        self.state = "starting"
+        self.error: str | None = None
+
+    def report(self) -> dict[str, Any]:
+        info = {"state": self.state, **(self.part.health() if self.state == "ready" else {})}
+        if self.error:
+            info["error"] = self.error
+        return info
+
+
+def create_app(parts: list[Part]) -> FastAPI:
+    states = [PartState(p) for p in parts]
+    routes: dict[str, tuple[Service, PartState]] = {
+        service.prefix: (service, state) for state in states for service in state.part.services
+    }
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        starting = asyncio.create_task(_start_all(states))
+        try:
+            yield
+        finally:
+            starting.cancel()
+            await asyncio.to_thread(_stop_all, states)
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.post("/")
+    async def aws_json(request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        prefix, _, operation = target.partition(".")
+        route = routes.get(prefix)
+        if route is None:
+            return _error_response(errors.UnknownOperationException(), "application/x-amz-json-1.0")
+        service, state = route
+        try:
+            if state.state != "ready":
+                raise service.errors.ServiceUnavailable()
+            handler, req = service.request(operation, await request.body())
+            result = handler(state.part.context, req)
+            if inspect.isawaitable(result):
+                result = await result
+        except errors.AWSError as exc:
+            return _error_response(exc, service.content_type)
+        except Exception:
+            log.exception("internal error", extra={"target": target})
+            return _error_response(service.errors.InternalServerError(), service.content_type)
+        return Response(orjson.dumps(result), media_type=service.content_type)
+
+    @app.get("/health")
+    async def health() -> Response:
+        ready = all(s.state == "ready" for s in states)
+        body = {"status": "ready" if ready else "starting", "parts": {s.part.name: s.report() for s in states}}
+        return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json")
+
+    app.state.parts = states
+    return app
+
+
+def _error_response(exc: errors.AWSError, content_type: str) -> Response:
+    return Response(error_body(exc), status_code=exc.status, media_type=content_type)
+
+
+async def _start_all(states: list[PartState]) -> None:
+    env: dict[str, Any] = {}
+    for state in states:
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(state.part.start, env)
+        except Exception as exc:
+            state.state, state.error = "failed", f"{type(exc).__name__}: {exc}"
+            log.error("part failed to start", extra={"part": state.part.name, "error": state.error})
+            return
+        state.state = "ready"
+        log.info("part ready", extra={"part": state.part.name, "seconds": round(time.monotonic() - started, 3)})
+
+
+def _stop_all(states: list[PartState]) -> None:
+    for state in reversed(states):
+        if state.state != "stopped":  # "starting" too: stop() cancels a start still under way
+            try:
+                state.part.stop()
+            except Exception:
+                log.exception("part failed to stop", extra={"part": state.part.name})
+        state.state = "stopped"

@@ -1,0 +1,28 @@
+"""The table service's settings: one object, read from the environment (the CLI sets them too)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path(env("CDC_BRIDGE_DATA_DIR", "./data")))
+    region: str = field(default_factory=lambda: env("CDC_BRIDGE_REGION", env("AWS_DEFAULT_REGION", "us-east-1")))
+    account_id: str = field(default_factory=lambda: env("CDC_BRIDGE_ACCOUNT_ID", "000000000000"))
+    kafka_bootstrap_servers: str | None = field(default_factory=lambda: env("KAFKA_BOOTSTRAP_SERVERS"))
+    # NORMAL: durable across a crash of the process; FULL: also across a power loss.
+    sqlite_synchronous: str = field(default_factory=lambda: env("CDC_BRIDGE_SQLITE_SYNCHRONOUS", "NORMAL"))
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "tables.sqlite3"
+
+    def table_arn(self, name: str) -> str:
+        return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"

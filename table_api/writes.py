@@ -1,0 +1,47 @@
+"""The one item write path: read the old item, apply a pure function, write the result, all
+in one local transaction. Put, delete (and later update, batch, transactions, TTL) differ only
+in their `apply`. The `Change(old, new)` it returns is also what the change stream records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from table_api.context import Context, Table
+from table_api.keys import encode_key
+from table_api.values import Item, equal, item_size
+
+Apply = Callable[[Item | None], Item | None]
+
+
+@dataclass(frozen=True)
+class Change:
+    table: str
+    key: Item
+    old: Item | None
+    new: Item | None
+
+
+def write_item(ctx: Context, table: Table, key: Item, apply: Apply) -> tuple[Item | None, Change | None]:
+    """Return (old item, change); the change is None when the write changes nothing.
+
+    `apply` may raise (a failed condition): the transaction then rolls back and nothing is
+    written.
+    """
+    pk, sk = encode_key(table.key_schema, key)
+    with ctx.storage.transaction() as tx:
+        old = tx.get_item(table.id, pk, sk)
+        new = apply(old)
+        if unchanged(old, new):
+            return old, None
+        if new is None:
+            tx.delete_item(table.id, pk, sk)
+        else:
+            tx.put_item(table.id, pk, sk, new, item_size(new))
+        return old, Change(table.name, key, old, new)
+
+
+def unchanged(old: Item | None, new: Item | None) -> bool:
+    if old is None or new is None:
+        return old is new
+    return equal({"M": old}, {"M": new})

@@ -1,0 +1,171 @@
+"""Fixtures: a real broker, a live server over HTTP, and boto3 / AWS CLI clients pointed at it.
+
+Set CDC_BRIDGE_TEST_ENDPOINT=http://host:port to run the API tests against an already running
+endpoint instead (another cdc-bridge, or a peer such as moto, to check what a test expects).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+
+from cdc_bridge.broker import free_port, provision, spawn_child, stop_child
+
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@pytest.fixture(scope="session")
+def broker():
+    with provision() as b:
+        yield b
+
+
+class ServerProcess:
+    """A `cdc-bridge` subcommand running as a child process, on its own port and data dir."""
+
+    def __init__(self, command: str, data_dir: Path, *extra: str, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.argv = [sys.executable, "-m", "cdc_bridge.cli", command, "--port", str(self.port),
+                     "--data-dir", str(data_dir), *extra]
+        self.env = {**os.environ, **(env or {})}
+        self.log_path = data_dir / f"{command}-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = 60.0) -> "ServerProcess":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = spawn_child(self.argv, env=self.env, stdout=log, stderr=log)
+        wait_healthy(self.url, timeout_s, self.process, self.log_path)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_child(self.process)
+
+
+def wait_healthy(url: str, timeout_s: float, process: subprocess.Popen | None = None, log_path: Path | None = None):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            output = log_path.read_text() if log_path and log_path.exists() else ""
+            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
+        try:
+            response = httpx.get(f"{url}/health", timeout=1.0)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not healthy after {timeout_s}s")
+
+
+@pytest.fixture(scope="session")
+def endpoint_url(broker, tmp_path_factory):
+    external = os.environ.get("CDC_BRIDGE_TEST_ENDPOINT")
+    if external:
+        yield external
+        return
+    server = ServerProcess("table-api", tmp_path_factory.mktemp("server"),
+                           "--kafka-bootstrap-servers", broker.bootstrap_servers)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def client_kwargs(endpoint_url: str) -> dict:
+    return {
+        "endpoint_url": endpoint_url,
+        "region_name": REGION,
+        "config": Config(retries={"max_attempts": 1}),
+        **CREDENTIALS,
+    }
+
+
+@pytest.fixture(scope="session")
+def dynamodb(endpoint_url):
+    return boto3.client("dynamodb", **client_kwargs(endpoint_url))
+
+
+@pytest.fixture(scope="session")
+def dynamodb_resource(endpoint_url):
+    return boto3.resource("dynamodb", **client_kwargs(endpoint_url))
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def make_table(dynamodb, dynamodb_resource):
+    """Create a table with the given key (HASH, or HASH + RANGE); deleted after the test."""
+    created = []
+
+    def make(hash_key=("pk", "S"), range_key=None, name=None, **extra):
+        name = name or unique_name()
+        key_schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
+        definitions = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
+        if range_key:
+            key_schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
+            definitions.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
+        extra.setdefault("BillingMode", "PAY_PER_REQUEST")
+        dynamodb.create_table(TableName=name, KeySchema=key_schema, AttributeDefinitions=definitions, **extra)
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+        created.append(name)
+        return dynamodb_resource.Table(name)
+
+    yield make
+    for name in created:
+        try:
+            dynamodb.delete_table(TableName=name)
+        except dynamodb.exceptions.ResourceNotFoundException:
+            pass
+
+
+@pytest.fixture
+def table(make_table):
+    """A table with a string partition key `pk`."""
+    return make_table()
+
+
+@pytest.fixture
+def composite_table(make_table):
+    """A table with partition key `pk` (S) and sort key `sk` (N)."""
+    return make_table(range_key=("sk", "N"))
+
+
+@pytest.fixture
+def aws_cli(endpoint_url, tmp_path):
+    """Run the AWS CLI from the test extras against the endpoint; returns CompletedProcess."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
+        "AWS_PAGER": "",
+    }
+    aws = str(Path(sys.executable).with_name("aws"))
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([aws, "--endpoint-url", endpoint_url, *args], env=env,
+                                capture_output=True, text=True, timeout=60)
+        if check and result.returncode != 0:
+            raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+        return result
+
+    return run
