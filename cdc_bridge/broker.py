@@ -69,11 +69,29 @@ def docker_answers(timeout_s: float = 2.0) -> bool:
 
 @contextlib.contextmanager
 def _testcontainers_kafka(cancel: threading.Event | None = None) -> Iterator[Broker]:
-    from testcontainers.kafka import KafkaContainer
+    """Apache Kafka (KRaft, one node) in Docker. testcontainers' KafkaContainer only knows the
+    Confluent image, so this configures the apache/kafka image directly: the advertised
+    listener must name the host port, which is therefore chosen before the container starts."""
+    from testcontainers.core.container import DockerContainer
 
-    container = KafkaContainer(KAFKA_IMAGE).with_kraft()
+    host_port = free_port()
+    container = (
+        DockerContainer(KAFKA_IMAGE)
+        .with_bind_ports(9092, host_port)
+        .with_env("KAFKA_NODE_ID", "1")
+        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
+        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{host_port}")
+        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT")
+        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+    )
     with container:
-        servers = container.get_bootstrap_server()
+        servers = f"127.0.0.1:{host_port}"
         wait_until_ready(servers, cancel=cancel)
         log.info("broker ready", extra={"kind": "testcontainers", "bootstrap": servers})
         yield Broker(servers, "testcontainers")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from table_api.errors import ResourceNotFoundException
+from table_api.errors import ResourceNotFoundException, ValidationException
 from table_api.keys import KeySchema
 from table_api.settings import Settings
 from table_api.storage import Storage, TableRecord
@@ -36,13 +37,17 @@ class Context:
     # process's table operations, which call forget().
     _tables: dict[str, Table] = field(default_factory=dict)
 
-    def table(self, name_or_arn: str) -> Table:
+    def table(self, name_or_arn: str, *, name_in_error: bool = False) -> Table:
+        """The table, or ResourceNotFoundException: item operations say only "Requested resource
+        not found", table operations also name the table (as DynamoDB does)."""
         name = table_name(name_or_arn)
         table = self._tables.get(name)
         if table is None:
             record = self.storage.get_table(name)
             if record is None:
-                raise ResourceNotFoundException(f"Requested resource not found: Table: {name} not found")
+                raise ResourceNotFoundException(
+                    f"Requested resource not found: Table: {name} not found" if name_in_error else None
+                )
             d = record.description
             table = Table(record, KeySchema.from_wire(d["KeySchema"], d["AttributeDefinitions"]))
             self._tables[name] = table
@@ -56,4 +61,25 @@ def table_name(name_or_arn: str) -> str:
     """TableName may also be the table's ARN (arn:aws:dynamodb:region:account:table/NAME)."""
     if name_or_arn.startswith("arn:"):
         return name_or_arn.rpartition(":table/")[2].split("/", 1)[0]
+    check_table_name(name_or_arn)
     return name_or_arn
+
+
+TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
+
+
+def check_table_name(name: str, member: str = "tableName") -> None:
+    """DynamoDB's table-name rule (3-255 of [a-zA-Z0-9_.-]) with its validation wording."""
+    problems = []
+    if len(name) < 3:
+        problems.append("Member must have length greater than or equal to 3")
+    if len(name) > 255:
+        problems.append("Member must have length less than or equal to 255")
+    if not TABLE_NAME.fullmatch(name):
+        problems.append("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+    if problems:
+        n = len(problems)
+        raise ValidationException(
+            f"{n} validation error{'s' if n > 1 else ''} detected: "
+            + "; ".join(f"Value '{name}' at '{member}' failed to satisfy constraint: {p}" for p in problems)
+        )

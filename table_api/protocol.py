@@ -117,15 +117,15 @@ def _wrong_type(path: str, expected: str) -> ShapeProblem:
 
 
 def _violation(value: Any, path: str, constraint: str) -> ShapeProblem:
-    shown = "null" if value is None else f"'{_render(value)}'"
+    shown = "null" if value is None else f"'{render(value)}'"
     return ShapeProblem(f"Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
 
 
-def _render(value: Any) -> str:
+def render(value: Any) -> str:
     if isinstance(value, list):
-        return "[" + ", ".join(_render(v) for v in value) + "]"
+        return "[" + ", ".join(render(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={_render(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}={render(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -66,7 +66,7 @@ class ConditionParser(Parser):
     def primary(self, bare: bool = False) -> Condition | Operand:
         """`bare`: inside "(...)", where a lone operand may still be compared after the ")"."""
         if self.at("("):
-            inner = self.group(lambda: self.or_(bare=True))
+            inner = self.group(self.or_, True)
             if isinstance(inner, CONDITION_NODES):
                 return inner
             return self.comparison(inner, bare)

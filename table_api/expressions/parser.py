@@ -145,10 +145,12 @@ class Parser:
     def call(self) -> Call:
         name = self.advance().text
         self.expect("(")
+        self.deeper()
         args = [self.operand()]
         while self.at(","):
             self.advance()
             args.append(self.operand())
+        self.depth -= 1
         self.expect(")")
         if name not in self.functions:
             self.note("function", messages.unknown_function(name))
@@ -159,14 +161,18 @@ class Parser:
     def argument_used(self, arg: Operand) -> None:
         """Hook: a language may forbid some operands as function arguments."""
 
-    def group(self, inner: Callable[[], T]) -> T:
-        """`"(" inner ")"`, noting DynamoDB's "redundant parentheses" for `((x))`."""
-        opened = self.pos
-        self.expect("(")
+    def deeper(self) -> None:
+        """Count one more level of parentheses; past MAX_NESTING, refuse rather than recurse on."""
         self.depth += 1
         if self.depth > messages.MAX_NESTING:
             raise messages.invalid(self.expression, messages.nested_too_deeply(self.depth))
-        node = inner()
+
+    def group(self, inner: Callable[..., T], *args: object) -> T:
+        """`"(" inner ")"`, noting DynamoDB's "redundant parentheses" for `((x))`."""
+        opened = self.pos
+        self.expect("(")
+        self.deeper()
+        node = inner(*args)
         self.depth -= 1
         closed = self.pos
         self.expect(")")

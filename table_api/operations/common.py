@@ -19,27 +19,26 @@ class RequestExpressions:
 
     def __init__(self, req: dict, expressions: tuple[str, ...]):
         self.req = req
-        present = [e for e in expressions if e in req]
         names, values = req.get("ExpressionAttributeNames"), req.get("ExpressionAttributeValues")
-        if names is not None:
-            if not names:
-                raise ValidationException("ExpressionAttributeNames must not be empty")
-            if not present:
+        if not any(e in req for e in expressions):
+            if names is not None:
                 raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
-        if values is not None:
-            if not values:
-                raise ValidationException("ExpressionAttributeValues must not be empty")
-            if not any(e != "ProjectionExpression" for e in present):
-                missing = next(e for e in expressions if e != "ProjectionExpression")
+            if values is not None:
                 raise ValidationException(
-                    f"ExpressionAttributeValues can only be specified when using expressions: {missing} is null"
+                    "ExpressionAttributeValues can only be specified when using expressions: "
+                    f"{' and '.join(expressions)} is null"
                 )
+        for param, mapping, sigil in (("ExpressionAttributeNames", names, "#"), ("ExpressionAttributeValues", values, ":")):
+            if mapping is not None and not mapping:
+                raise ValidationException(f"{param} must not be empty")
+            check_placeholders(param, mapping, sigil)
+        if values is not None:
             values = {k: checked_value(k, v) for k, v in values.items()}
         self.resolver = Resolver(names, values)
 
     def condition(self, param: str = "ConditionExpression"):
         text = self.req.get(param)
-        return None if text is None else self.resolver.condition(parse_condition(text), expression=param)
+        return None if text is None else self.resolver.condition(parse_condition(text, param), expression=param)
 
     def projection(self):
         text = self.req.get("ProjectionExpression")
@@ -47,6 +46,12 @@ class RequestExpressions:
 
     def check_unused(self) -> None:
         self.resolver.check_unused()
+
+
+def check_placeholders(param: str, mapping: dict | None, sigil: str) -> None:
+    for key in mapping or ():
+        if not (key.startswith(sigil) and len(key) > 1):
+            raise ValidationException(f'{param} contains invalid key: Syntax error; key: "{key}"')
 
 
 def checked_value(name: str, value: dict) -> dict:

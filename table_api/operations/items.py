@@ -20,15 +20,13 @@ from table_api.writes import write_item
 
 @SERVICE.operation("PutItem")
 def put_item(ctx: Context, req: dict) -> dict:
-    table = ctx.table(req["TableName"])
     reject_legacy(req, "Expected", "ConditionalOperator")
     check_return_values(req, ("NONE", "ALL_OLD"))
     item = validate_item(req["Item"])
-    table.key_schema.validate_item_key(item)
     validate_item_size(item)
-    exprs = RequestExpressions(req, ("ConditionExpression",))
-    condition = exprs.condition()
-    exprs.check_unused()
+    condition = condition_of(req)
+    table = ctx.table(req["TableName"])
+    table.key_schema.validate_item_key(item)
 
     def apply(old: Item | None) -> Item:
         check_condition(condition, old, req)
@@ -43,13 +41,12 @@ def put_item(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("DeleteItem")
 def delete_item(ctx: Context, req: dict) -> dict:
-    table = ctx.table(req["TableName"])
     reject_legacy(req, "Expected", "ConditionalOperator")
     check_return_values(req, ("NONE", "ALL_OLD"))
-    key = table.key_schema.validate_key(validate_item(req["Key"], what="Key"))
-    exprs = RequestExpressions(req, ("ConditionExpression",))
-    condition = exprs.condition()
-    exprs.check_unused()
+    key = validate_item(req["Key"], what="Key")
+    condition = condition_of(req)
+    table = ctx.table(req["TableName"])
+    key = table.key_schema.validate_key(key)
 
     def apply(old: Item | None) -> None:
         check_condition(condition, old, req)
@@ -64,16 +61,25 @@ def delete_item(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("GetItem")
 def get_item(ctx: Context, req: dict) -> dict:
-    table = ctx.table(req["TableName"])
     reject_legacy(req, "AttributesToGet")
-    key = table.key_schema.validate_key(validate_item(req["Key"], what="Key"))
+    key = validate_item(req["Key"], what="Key")
     exprs = RequestExpressions(req, ("ProjectionExpression",))
     paths = exprs.projection()
     exprs.check_unused()
+    table = ctx.table(req["TableName"])
+    key = table.key_schema.validate_key(key)
     item = ctx.storage.get_item(table.id, *encode_key(table.key_schema, key))
     result = {} if item is None else {"Item": item if paths is None else project(item, paths)}
     units = read_units(item, item_size, consistent=req.get("ConsistentRead", False))
     return {**result, **consumed_capacity(req, table, units)}
+
+
+def condition_of(req: dict):
+    """The request's resolved ConditionExpression (None without one), all references checked."""
+    exprs = RequestExpressions(req, ("ConditionExpression",))
+    condition = exprs.condition()
+    exprs.check_unused()
+    return condition
 
 
 def check_condition(condition, old: Item | None, req: dict) -> None:

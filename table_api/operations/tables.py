@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 import uuid
 
-from table_api.context import Context
+from table_api.context import Context, check_table_name
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
 from table_api.operations.service import SERVICE
-from table_api.protocol import serialization_or_validation, validate
+from table_api.protocol import render
 
 INVALID = "One or more parameter values were invalid: "
 MAX_TAGS = 50
@@ -50,7 +50,7 @@ def create_table(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("DescribeTable")
 def describe_table(ctx: Context, req: dict) -> dict:
-    table = ctx.table(req["TableName"])
+    table = ctx.table(req["TableName"], name_in_error=True)
     count, size = ctx.storage.table_stats(table.id)
     return {"Table": describe(ctx, table.description, count, size)}
 
@@ -67,7 +67,7 @@ def list_tables(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("DeleteTable")
 def delete_table(ctx: Context, req: dict) -> dict:
-    table = ctx.table(req["TableName"])
+    table = ctx.table(req["TableName"], name_in_error=True)
     if table.description.get("DeletionProtectionEnabled"):
         raise ValidationException(f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
     count, size = ctx.storage.table_stats(table.id)
@@ -78,7 +78,7 @@ def delete_table(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("UpdateTable")
 def update_table(ctx: Context, req: dict) -> dict:
-    table = ctx.table(req["TableName"])
+    table = ctx.table(req["TableName"], name_in_error=True)
     description = dict(table.description)
     changed = False
     if "BillingMode" in req or "ProvisionedThroughput" in req:
@@ -134,17 +134,12 @@ def describe(ctx: Context, description: dict, item_count: int, size: int) -> dic
     return {**public, "ItemCount": item_count, "TableSizeBytes": size}
 
 
-def check_table_name(name: str) -> None:
-    problems = validate(SERVICE.model["shapes"], "TableName", name, "tableName")
-    if problems:
-        raise serialization_or_validation(SERVICE.errors, problems)
-
-
 def check_key_schema(key_schema: list[dict], definitions: list[dict]) -> None:
     """DynamoDB's rules for a table's KeySchema and AttributeDefinitions, in its order."""
     if len(key_schema) > 2:
-        raise serialization_or_validation(
-            SERVICE.errors, [f"Value '{key_schema}' at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2"]
+        raise ValidationException(
+            f"1 validation error detected: Value '{render(key_schema)}' at 'keySchema' failed to satisfy constraint: "
+            "Member must have length less than or equal to 2"
         )
     defined = [d["AttributeName"] for d in definitions]
     keys = [k["AttributeName"] for k in key_schema]
@@ -182,9 +177,9 @@ def throughput(billing_mode: str, provisioned: dict | None) -> dict:
         )
     for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
         if provisioned[unit] < 1:
-            raise serialization_or_validation(
-                SERVICE.errors,
-                [f"Value '{provisioned[unit]}' at 'provisionedThroughput.{unit[0].lower()}{unit[1:]}' failed to satisfy constraint: Member must have value greater than or equal to 1"],
+            raise ValidationException(
+                f"1 validation error detected: Value '{provisioned[unit]}' at 'provisionedThroughput.{unit[0].lower()}{unit[1:]}' "
+                "failed to satisfy constraint: Member must have value greater than or equal to 1"
             )
         if provisioned[unit] > 1_000_000_000_000:
             raise ValidationException(f"Given value {provisioned[unit]} for {unit} is out of bounds")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import httpx
@@ -19,11 +21,14 @@ CLI = [sys.executable, "-m", "cdc_bridge.cli"]
 
 
 def children_of(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except FileNotFoundError:
-        return []
+    """Child processes started by any thread of `pid`."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(p) for p in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            pass
+    return children
 
 
 def alive(pid: int) -> bool:
@@ -46,16 +51,17 @@ def wait_gone(pid: int, timeout_s: float = 10.0) -> bool:
 @pytest.mark.parametrize("command", ["up", "table-api", "broker"])
 def test_every_option_of_every_command_is_explained_with_its_environment_variable(command):
     out = subprocess.run([*CLI, command, "--help"], capture_output=True, text=True, check=True).stdout
-    options = [w for w in out.split() if w.startswith("--") and w != "--help"]
+    blocks = re.split(r"\n(?=  -)", out.split("options:", 1)[1])
+    options = [b for b in blocks if b.strip().startswith("--")]
     assert options
-    for opt in set(options):
-        line = next(l for l in out.splitlines() if opt in l)
-        block = out[out.index(line):]
-        assert "[env: " in block.split("\n  --")[0], f"{opt} has no environment variable in --help"
+    for block in (" ".join(b.split()) for b in options):
+        assert "[env: " in block, f"no environment variable in: {block.strip()}"
+        assert len(block.split()) > 3, f"no explanation in: {block.strip()}"
 
 
 def test_up_defaults_match_the_readme():
     out = subprocess.run([*CLI, "up", "--help"], capture_output=True, text=True, check=True).stdout
+    out = " ".join(out.split())
     assert "CDC_BRIDGE_HOST] (default: 127.0.0.1)" in out
     assert "CDC_BRIDGE_PORT] (default: 8000)" in out
     assert "--data-dir" in out

@@ -1,0 +1,37 @@
+"""Assertions shared by the API tests: an AWS error is a code, a 400, and (where AWS's wording is
+well established) an exact message."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@contextlib.contextmanager
+def aws_error(code: str, message: str | None = None, match: str | None = None):
+    """Expect a ClientError with this code and HTTP 400; `message` is compared exactly, `match`
+    is a regular expression searched in the message. Yields pytest's ExceptionInfo."""
+    with pytest.raises(ClientError) as info:
+        yield info
+    response = info.value.response
+    error = response["Error"]
+    assert error["Code"] == code, f"expected {code}, got {error['Code']}: {error.get('Message')}"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    if message is not None:
+        assert error["Message"] == message, f"expected message {message!r}, got {error['Message']!r}"
+    if match is not None:
+        assert re.search(match, error["Message"]), f"{match!r} not found in {error['Message']!r}"
+
+
+def validation_error(message: str | None = None, match: str | None = None):
+    return aws_error("ValidationException", message, match)
