@@ -276,6 +276,14 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def paired_ratio(results: dict[str, dict[str, list]], key: str, field: str) -> float | None:
+    """Median over rounds of ours/moto within the round: the two ran back to back, so the
+    machine's drift between rounds cancels out."""
+    ours, moto = results.get("ours", {}).get(key, []), results.get("moto", {}).get(key, [])
+    r = med([ratio(a[field], b[field]) for a, b in zip(ours, moto)])
+    return None if r is None else round(r, 3)
+
+
 def client_ceiling(w: Workload, calibration: dict[str, Any] | None) -> str:
     """The client's own ceiling for this row: measured against the stub in this run, else the
     boto3 figure of shared/benchmarking.md."""
@@ -298,15 +306,16 @@ def print_table(wls: list[Workload], results: dict[str, dict[str, list]], many: 
             f"{'ours p50/p99 ms':>16} {'moto p50/p99 ms':>16} | {'ours CPU':>8} {'moto CPU':>8} {'ratio':>6} | targets")
     print()
     print(f"Results ({'median of ' + str(rounds) + ' rounds' if rounds > 1 else '1 round'}; "
-          "CPU = server process utime+stime, seconds per 1,000 ops; ratio = ours/moto)")
+          "CPU = server process utime+stime, seconds per 1,000 ops; ratio = ours/moto"
+          + (", median of the per-round ratios" if rounds > 1 else "") + ")")
     print(head)
     print("-" * len(head))
     verdicts = []
     for w in wls:
         a = {s: aggregate(results[s][w.key]) if results.get(s, {}).get(w.key) else None for s in SERVERS}
         o, m = a["ours"], a["moto"]
-        r_ops = ratio(o and o["ops_per_s"], m and m["ops_per_s"])
-        r_cpu = ratio(o and o["cpu"], m and m["cpu"])
+        r_ops = paired_ratio(results, w.key, "ops_per_s")
+        r_cpu = paired_ratio(results, w.key, "server_cpu_s_per_1k_ops")
         targets = []
         if r_cpu is not None:
             ok = r_cpu <= CPU_TARGET
@@ -476,8 +485,11 @@ def main(argv: list[str] | None = None) -> int:
 
         verdicts = print_table(wls, {s: results[s] for s in targets}, args.threads, args.rounds,
                                report.get("calibration"))
-        report["summary"] = {w.key: {s: aggregate(results[s][w.key]) for s in targets if results[s].get(w.key)}
-                             for w in wls}
+        report["summary"] = {
+            w.key: {**{s: aggregate(results[s][w.key]) for s in targets if results[s].get(w.key)},
+                    "ratio_ops_per_s": paired_ratio(results, w.key, "ops_per_s"),
+                    "ratio_server_cpu": paired_ratio(results, w.key, "server_cpu_s_per_1k_ops")}
+            for w in wls}
         report["verdicts"] = verdicts
         for name, msg in failed.items():
             print(f"\n{name} FAILED: {msg}")

@@ -48,6 +48,12 @@ def add_server(parser: argparse.ArgumentParser) -> None:
     option(parser, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data", help="where SQLite and anything else durable lives")
     option(parser, "--region", "CDC_BRIDGE_REGION", default="us-east-1", help="the AWS region shown in every ARN")
     option(parser, "--account-id", "CDC_BRIDGE_ACCOUNT_ID", default="000000000000", help="the AWS account id shown in every ARN")
+    option(parser, "--schema-registry-url", "SCHEMA_REGISTRY_URL",
+           help="register event schemas in this Confluent-compatible registry; unset: serve one on --port")
+    option(parser, "--stream-shards", "CDC_BRIDGE_STREAM_SHARDS", default=4, type=int,
+           help="shards (Kafka partitions) of each new DynamoDB stream")
+    option(parser, "--stream-retention-hours", "CDC_BRIDGE_STREAM_RETENTION_HOURS", default=24.0, type=float,
+           help="retention of each new stream's topic (retention.ms)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +119,10 @@ def run_server(args, with_broker: bool) -> int:
         region=args.region,
         account_id=args.account_id,
         kafka_bootstrap_servers=args.kafka_bootstrap_servers,
+        public_url=f"http://{args.host}:{args.port}",
+        schema_registry_url=args.schema_registry_url,
+        stream_shards=int(args.stream_shards),
+        stream_retention_hours=float(args.stream_retention_hours),
     )
     parts = [BrokerPart(args.kafka_bootstrap_servers)] if with_broker else []
     parts.append(TableApi(settings))

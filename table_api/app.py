@@ -1,12 +1,16 @@
-"""The table service as a part of the server: its lifespan opens the storage and hands every
-operation one `Context`."""
+"""The table service as a part of the server: its start opens the storage, the publisher and
+the schema registry, and hands every operation one `Context`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from table_api.context import Context
+from table_api.kafka import Kafka
 from table_api.operations import SERVICE
+from table_api.operations.tables import active_topics, replace_lost_streams
+from table_api.outbox import Publisher
+from table_api.registry import KafkaSchemaRegistry, RemoteSchemaRegistry, registry_router
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
 
@@ -18,20 +22,52 @@ class TableApi:
         self.settings = settings
         self.services = [SERVICE]
         self.context: Context | None = None
-        self.kafka: str | None = None
+        self.kafka_servers: str | None = None
+        self.registry: KafkaSchemaRegistry | RemoteSchemaRegistry | None = None
+        self.publisher: Publisher | None = None
+        # Without SCHEMA_REGISTRY_URL we serve a Confluent-compatible registry on our port.
+        self.routers = [] if settings.schema_registry_url else [registry_router(self.own_registry)]
 
     def start(self, env: dict[str, Any]) -> None:
         storage = SqliteStorage(self.settings.db_path, self.settings.sqlite_synchronous)
-        self.context = Context(self.settings, storage)
-        self.kafka = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
+        self.context = ctx = Context(self.settings, storage)
+        self.kafka_servers = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
+        if not self.kafka_servers:
+            return  # no Kafka configured: tables work, change events are not published
+        kafka = Kafka(self.kafka_servers)
+        url = self.settings.schema_registry_url
+        self.registry = RemoteSchemaRegistry(url) if url else KafkaSchemaRegistry(kafka)
+        self.publisher = Publisher(
+            kafka, storage.outbox, self.registry,
+            active_topics=lambda: active_topics(ctx),
+            on_lost_topics=lambda topics: replace_lost_streams(ctx, topics),
+        )
+        ctx.events_committed = self.publisher.notify
+        self.publisher.start()
+
+    def own_registry(self) -> KafkaSchemaRegistry | None:
+        """The embedded registry once the publisher has started it (None: answer 503)."""
+        ready = self.publisher is not None and self.publisher.registry_started
+        return self.registry if ready and isinstance(self.registry, KafkaSchemaRegistry) else None
 
     def stop(self) -> None:
+        if self.publisher is not None:
+            self.publisher.stop()
+            self.publisher.close()
         if self.context is not None:
             self.context.storage.close()
 
     def health(self) -> dict[str, Any]:
-        return {
+        health = {
             "region": self.settings.region,
             "database": str(self.settings.db_path),
-            "kafka_bootstrap_servers": self.kafka,
+            "kafka_bootstrap_servers": self.kafka_servers,
+            "schema_registry_url": self.settings.schema_registry_url or self.settings.public_url,
         }
+        if self.publisher is not None:
+            rows, _ = self.publisher.outbox_backlog()
+            health.update(publisher_connected=self.publisher.connected, outbox_rows=rows)
+        return health
+
+    def metrics(self) -> dict[str, float]:
+        return self.publisher.metrics() if self.publisher is not None else {}

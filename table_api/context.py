@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from table_api.errors import ResourceNotFoundException, ValidationException
@@ -36,6 +37,8 @@ class Context:
     # Table lookups happen on every item request; descriptions change only through this
     # process's table operations, which call forget().
     _tables: dict[str, Table] = field(default_factory=dict)
+    # Called after a transaction that appended outbox rows has committed: wakes the publisher.
+    events_committed: Callable[[], None] = lambda: None
 
     def table(self, name_or_arn: str, *, name_in_error: bool = False) -> Table:
         """The table, or ResourceNotFoundException: item operations say only "Requested resource

@@ -94,6 +94,18 @@ def create_app(parts: list[Part]) -> FastAPI:
         body = {"status": "ready" if ready else "starting", "parts": {s.part.name: s.report() for s in states}}
         return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type="application/json")
 
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus text format: every part's gauges and counters."""
+        lines = []
+        for state in states:
+            if state.state == "ready" and hasattr(state.part, "metrics"):
+                lines += [f"{name} {value}" for name, value in state.part.metrics().items()]
+        return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    for state in states:  # HTTP routes beyond POST /, e.g. the schema registry
+        for router in getattr(state.part, "routers", ()):
+            app.include_router(router)
     app.state.parts = states
     return app
 

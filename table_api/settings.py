@@ -17,8 +17,16 @@ class Settings:
     region: str = field(default_factory=lambda: env("CDC_BRIDGE_REGION", env("AWS_DEFAULT_REGION", "us-east-1")))
     account_id: str = field(default_factory=lambda: env("CDC_BRIDGE_ACCOUNT_ID", "000000000000"))
     kafka_bootstrap_servers: str | None = field(default_factory=lambda: env("KAFKA_BOOTSTRAP_SERVERS"))
+    public_url: str | None = None  # where clients reach this server (set by the command line)
+    schema_registry_url: str | None = field(default_factory=lambda: env("SCHEMA_REGISTRY_URL"))
+    stream_shards: int = field(default_factory=lambda: int(env("CDC_BRIDGE_STREAM_SHARDS", "4")))
+    stream_retention_hours: float = field(default_factory=lambda: float(env("CDC_BRIDGE_STREAM_RETENTION_HOURS", "24")))
     # NORMAL: durable across a crash of the process; FULL: also across a power loss.
     sqlite_synchronous: str = field(default_factory=lambda: env("CDC_BRIDGE_SQLITE_SYNCHRONOUS", "NORMAL"))
+
+    @property
+    def stream_retention_ms(self) -> int:
+        return int(self.stream_retention_hours * 3600 * 1000)
 
     @property
     def db_path(self) -> Path:

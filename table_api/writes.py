@@ -4,11 +4,16 @@ in their `apply`. The `Change(old, new)` it returns is also what the change stre
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
+
 from table_api.context import Context, Table
 from table_api.keys import encode_key
+from table_api.storage import Transaction
+from table_api.streams import active_stream, change_event, partition_of
 from table_api.values import Item, equal, item_size
 
 Apply = Callable[[Item | None], Item | None]
@@ -22,11 +27,13 @@ class Change:
     new: Item | None
 
 
-def write_item(ctx: Context, table: Table, key: Item, apply: Apply) -> tuple[Item | None, Change | None]:
+def write_item(
+    ctx: Context, table: Table, key: Item, apply: Apply, user_identity: dict | None = None
+) -> tuple[Item | None, Change | None]:
     """Return (old item, change); the change is None when the write changes nothing.
 
     `apply` may raise (a failed condition): the transaction then rolls back and nothing is
-    written.
+    written. With a stream enabled, the change event commits in the same transaction.
     """
     pk, sk = encode_key(table.key_schema, key)
     with ctx.storage.transaction() as tx:
@@ -38,7 +45,22 @@ def write_item(ctx: Context, table: Table, key: Item, apply: Apply) -> tuple[Ite
             tx.delete_item(table.id, pk, sk)
         else:
             tx.put_item(table.id, pk, sk, new, item_size(new))
-        return old, Change(table.name, key, old, new)
+        change = Change(table.name, key, old, new)
+        stream = active_stream(table.description)
+        if stream is not None:
+            append_event(ctx, tx, table, stream, change, user_identity)
+    if stream is not None:
+        ctx.events_committed()
+    return old, change
+
+
+def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,
+                 user_identity: dict | None) -> None:
+    created_ms = int(time.time() * 1000)
+    event = change_event(table.name, change.key, change.old, change.new, stream["StreamViewType"],
+                         ctx.settings.region, created_ms, user_identity)
+    partition = partition_of(stream, table.key_schema, change.key)
+    tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms)
 
 
 def unchanged(old: Item | None, new: Item | None) -> bool:

@@ -11,6 +11,7 @@ from table_api.context import Context, check_table_name
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
 from table_api.operations.service import SERVICE
 from table_api.protocol import render
+from table_api.streams import active_stream, catalog_payload, check_specification, disabled, new_stream
 
 INVALID = "One or more parameter values were invalid: "
 MAX_TAGS = 50
@@ -38,12 +39,14 @@ def create_table(ctx: Context, req: dict) -> dict:
         "DeletionProtectionEnabled": req.get("DeletionProtectionEnabled", False),
         "TableClassSummary": {"TableClass": req.get("TableClass", "STANDARD")},
     }
-    if "StreamSpecification" in req:
-        description["StreamSpecification"] = req["StreamSpecification"]
     tags = check_tags(req.get("Tags", []))
+    changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=True)
     if ctx.storage.get_table(name) is not None:
         raise ResourceInUseException(f"Table already exists: {name}")
-    ctx.storage.create_table(name, {**description, "Tags": tags})
+    with ctx.storage.transaction() as tx:
+        tx.create_table(name, {**description, "Tags": tags})
+        append_stream_rows(tx, changed_streams)
+    announce(ctx, changed_streams)
     # DynamoDB answers CREATING and reports ACTIVE once the table is usable; ours is usable now.
     return {"TableDescription": {**describe(ctx, description, item_count=0, size=0), "TableStatus": "CREATING"}}
 
@@ -71,8 +74,13 @@ def delete_table(ctx: Context, req: dict) -> dict:
     if table.description.get("DeletionProtectionEnabled"):
         raise ValidationException(f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
     count, size = ctx.storage.table_stats(table.id)
-    ctx.storage.delete_table(table.record)
+    stream = active_stream(table.description)
+    changed_streams = [disabled(stream)] if stream else []
+    with ctx.storage.transaction() as tx:
+        tx.delete_table(table.record)
+        append_stream_rows(tx, changed_streams)
     ctx.forget(table.name)
+    announce(ctx, changed_streams)
     return {"TableDescription": {**describe(ctx, table.description, count, size), "TableStatus": "DELETING"}}
 
 
@@ -83,9 +91,8 @@ def update_table(ctx: Context, req: dict) -> dict:
     changed = False
     if "BillingMode" in req or "ProvisionedThroughput" in req:
         changed |= update_billing(description, req)
-    if "StreamSpecification" in req:
-        description["StreamSpecification"] = req["StreamSpecification"]
-        changed = True
+    changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=False)
+    changed |= bool(changed_streams)
     if "DeletionProtectionEnabled" in req:
         description["DeletionProtectionEnabled"] = req["DeletionProtectionEnabled"]
         changed = True
@@ -98,8 +105,11 @@ def update_table(ctx: Context, req: dict) -> dict:
             "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
         )
     table.record.description = description
-    ctx.storage.update_table(table.record)
+    with ctx.storage.transaction() as tx:
+        tx.update_table(table.record)
+        append_stream_rows(tx, changed_streams)
     ctx.forget(table.name)
+    announce(ctx, changed_streams)
     count, size = ctx.storage.table_stats(table.id)
     return {"TableDescription": describe(ctx, description, count, size)}
 
@@ -129,9 +139,45 @@ def list_tags_of_resource(ctx: Context, req: dict) -> dict:
     return {"Tags": table.description.get("Tags", [])}
 
 
+HIDDEN = ("Tags", "Streams")  # stored with the table, not part of its DynamoDB description
+
+
 def describe(ctx: Context, description: dict, item_count: int, size: int) -> dict:
-    public = {k: v for k, v in description.items() if k != "Tags"}
+    public = {k: v for k, v in description.items() if k not in HIDDEN}
     return {**public, "ItemCount": item_count, "TableSizeBytes": size}
+
+
+def apply_stream_specification(ctx: Context, description: dict, spec: dict | None, creating: bool) -> list[dict]:
+    """Enable or disable the table's stream as `spec` asks; return the streams that changed."""
+    if spec is None:
+        return []
+    streams = list(description.get("Streams", []))
+    current = active_stream(description)
+    action = check_specification(spec, description["TableName"], current, creating)
+    if action is None:
+        return []
+    if action:
+        settings = ctx.settings
+        stream = new_stream(description["TableArn"], description["TableName"], description["KeySchema"],
+                            spec["StreamViewType"], settings.stream_shards, settings.stream_retention_ms, streams)
+        streams.append(stream)
+        description["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": spec["StreamViewType"]}
+        description["LatestStreamArn"], description["LatestStreamLabel"] = stream["StreamArn"], stream["StreamLabel"]
+    else:
+        stream = streams[-1] = disabled(current)
+        description["StreamSpecification"] = {"StreamEnabled": False}
+    description["Streams"] = streams
+    return [stream]
+
+
+def append_stream_rows(tx, streams: list[dict]) -> None:
+    for stream in streams:
+        tx.append_outbox("stream", stream["Topic"], 0, catalog_payload(stream), int(time.time() * 1000))
+
+
+def announce(ctx: Context, streams: list[dict]) -> None:
+    if streams:
+        ctx.events_committed()
 
 
 def check_key_schema(key_schema: list[dict], definitions: list[dict]) -> None:
@@ -237,5 +283,31 @@ def table_by_arn(ctx: Context, arn: str):
 
 def save_tags(ctx: Context, table, tags: dict[str, str]) -> None:
     table.record.description = {**table.description, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
-    ctx.storage.update_table(table.record)
+    with ctx.storage.transaction() as tx:
+        tx.update_table(table.record)
     ctx.forget(table.name)
+
+
+def replace_lost_streams(ctx: Context, topics: set[str]) -> None:
+    """Kafka no longer has these stream topics (an in-memory broker restarted): disable each
+    such stream and enable a new one (new label, ARN and topic) with the same view type, and
+    move its undelivered events to the new topic, rather than reuse offsets that are gone."""
+    for record in ctx.storage.tables():
+        stream = active_stream(record.description)
+        if stream is None or stream["Topic"] not in topics:
+            continue
+        description = dict(record.description)
+        changed = apply_stream_specification(ctx, description, {"StreamEnabled": False}, creating=False)
+        changed += apply_stream_specification(
+            ctx, description, {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}, creating=False
+        )
+        record.description = description
+        with ctx.storage.transaction() as tx:
+            tx.update_table(record)
+            tx.retarget_outbox(stream["Topic"], changed[-1]["Topic"])
+            append_stream_rows(tx, changed)
+        ctx.forget(record.name)
+
+
+def active_topics(ctx: Context) -> set[str]:
+    return {s["Topic"] for r in ctx.storage.tables() if (s := active_stream(r.description))}

@@ -2,9 +2,9 @@
 
 Operations see tables as descriptions (dicts in DynamoDB's wire shape) and items as
 wire-form dicts addressed by encoded key bytes (`keys.encode_key`), whose byte order is
-DynamoDB's order. A backend is one module implementing `Storage` and `Transaction`.
+DynamoDB's order. A backend is one module implementing `Storage`, `Transaction` and `Outbox`.
 """
 
-from table_api.storage.base import Storage, TableRecord, Transaction
+from table_api.storage.base import Outbox, OutboxRow, Storage, TableRecord, Transaction
 
-__all__ = ["Storage", "TableRecord", "Transaction"]
+__all__ = ["Outbox", "OutboxRow", "Storage", "TableRecord", "Transaction"]

@@ -1,9 +1,10 @@
-"""SQLite backend: one file, WAL mode, keys as order-preserving BLOBs.
+"""SQLite backend: one file, WAL mode, keys as order-preserving BLOBs, and the outbox.
 
 Items live in one WITHOUT ROWID table clustered by (table id, partition key bytes, sort key
 bytes), so a Query is a range over the primary index. Writes use BEGIN IMMEDIATE: the write
 lock is taken before the read of the old item, so concurrent writers to one item (threads or
-processes) serialise and never lose an update.
+processes) serialise and never lose an update. An item write and its outbox row are one
+transaction: the change event exists exactly when the change does.
 
 `synchronous=NORMAL` in WAL mode makes a commit durable across a crash of this process
 (SIGKILL included); `FULL` also across a power loss, at a cost per write.
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from table_api.storage.base import TableRecord
+from table_api.storage.base import OutboxRow, TableRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tables (
@@ -36,7 +37,23 @@ CREATE TABLE IF NOT EXISTS items (
     size INTEGER NOT NULL,
     PRIMARY KEY (tbl, pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    topic      TEXT NOT NULL,
+    partition  INTEGER NOT NULL,
+    payload    BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 """
+
+
+def connect(path: str | Path, synchronous: str) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
 
 
 class SqliteTransaction:
@@ -56,26 +73,70 @@ class SqliteTransaction:
     def delete_item(self, table_id: int, pk: bytes, sk: bytes) -> None:
         self.db.execute("DELETE FROM items WHERE tbl=? AND pk=? AND sk=?", (table_id, pk, sk))
 
+    def append_outbox(self, kind: str, topic: str, partition: int, payload: bytes, created_ms: int) -> None:
+        self.db.execute(
+            "INSERT INTO outbox (kind, topic, partition, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
+            (kind, topic, partition, payload, created_ms),
+        )
+
+    def retarget_outbox(self, old_topic: str, new_topic: str) -> None:
+        self.db.execute("UPDATE outbox SET topic=? WHERE topic=? AND kind='event'", (new_topic, old_topic))
+
+    def create_table(self, name: str, description: dict[str, Any]) -> TableRecord:
+        cur = self.db.execute("INSERT INTO tables (name, description) VALUES (?, ?)", (name, orjson.dumps(description)))
+        return TableRecord(cur.lastrowid, name, description)
+
+    def update_table(self, record: TableRecord) -> None:
+        self.db.execute("UPDATE tables SET description=? WHERE id=?", (orjson.dumps(record.description), record.id))
+
+    def delete_table(self, record: TableRecord) -> None:
+        self.db.execute("DELETE FROM items WHERE tbl=?", (record.id,))
+        self.db.execute("DELETE FROM tables WHERE id=?", (record.id,))
+
+
+class SqliteOutbox:
+    """The publisher's connection: reads never block writers (WAL); removals are short."""
+
+    def __init__(self, path: str | Path, synchronous: str):
+        self.db = connect(path, synchronous)
+
+    def pending(self, after_seq: int, limit: int) -> list[OutboxRow]:
+        rows = self.db.execute(
+            "SELECT seq, kind, topic, partition, payload, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        ).fetchall()
+        return [OutboxRow(*row) for row in rows]
+
+    def remove(self, seqs: list[int]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("DELETE FROM outbox WHERE seq=?", ((s,) for s in seqs))
+        self.db.execute("COMMIT")
+
+    def backlog(self) -> tuple[int, int | None]:
+        count, oldest = self.db.execute("SELECT COUNT(*), MIN(created_ms) FROM outbox").fetchone()
+        return count, oldest
+
+    def close(self) -> None:
+        self.db.close()
+
 
 class SqliteStorage:
     def __init__(self, path: str | Path, synchronous: str = "NORMAL"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection, used from the event loop thread and, for blocking maintenance such as
-        # dropping a large table, from worker threads; the lock keeps its use sequential.
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.lock = threading.RLock()
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.execute("PRAGMA busy_timeout=10000")
+        self.path, self.synchronous = path, synchronous
+        # One connection for requests (the event loop thread, and worker threads for table
+        # operations); the lock keeps its use sequential.
+        self.db = connect(path, synchronous)
         self.db.executescript(SCHEMA)
-        self._reader = SqliteTransaction(self.db)
+        self.lock = threading.RLock()
+        self._tx = SqliteTransaction(self.db)
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._reader
+                yield self._tx
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
@@ -83,30 +144,17 @@ class SqliteStorage:
 
     def get_item(self, table_id: int, pk: bytes, sk: bytes) -> dict | None:
         with self.lock:
-            return self._reader.get_item(table_id, pk, sk)
-
-    def create_table(self, name: str, description: dict[str, Any]) -> TableRecord:
-        with self.lock:
-            cur = self.db.execute(
-                "INSERT INTO tables (name, description) VALUES (?, ?)", (name, orjson.dumps(description))
-            )
-            return TableRecord(cur.lastrowid, name, description)
+            return self._tx.get_item(table_id, pk, sk)
 
     def get_table(self, name: str) -> TableRecord | None:
         with self.lock:
             row = self.db.execute("SELECT id, description FROM tables WHERE name=?", (name,)).fetchone()
         return TableRecord(row[0], name, orjson.loads(row[1])) if row else None
 
-    def update_table(self, record: TableRecord) -> None:
+    def tables(self) -> list[TableRecord]:
         with self.lock:
-            self.db.execute(
-                "UPDATE tables SET description=? WHERE id=?", (orjson.dumps(record.description), record.id)
-            )
-
-    def delete_table(self, record: TableRecord) -> None:
-        with self.transaction() as _:
-            self.db.execute("DELETE FROM items WHERE tbl=?", (record.id,))
-            self.db.execute("DELETE FROM tables WHERE id=?", (record.id,))
+            rows = self.db.execute("SELECT id, name, description FROM tables ORDER BY name").fetchall()
+        return [TableRecord(i, n, orjson.loads(d)) for i, n, d in rows]
 
     def table_names(self, after: str | None, limit: int) -> list[str]:
         with self.lock:
@@ -121,6 +169,9 @@ class SqliteStorage:
                 "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE tbl=?", (table_id,)
             ).fetchone()
         return count, size
+
+    def outbox(self) -> SqliteOutbox:
+        return SqliteOutbox(self.path, self.synchronous)
 
     def close(self) -> None:
         with self.lock:

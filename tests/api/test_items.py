@@ -300,6 +300,16 @@ def test_put_item_with_sort_key_of_wrong_type_is_refused(dynamodb, composite_tab
         dynamodb.put_item(TableName=composite_table.name, Item={"pk": {"S": "p"}, "sk": {"S": "1"}})
 
 
+@pytest.mark.parametrize("operation", ["put_item", "get_item", "delete_item"])
+def test_table_name_outside_the_pattern_is_refused(dynamodb, operation):
+    args = {"Item": {"pk": {"S": "a"}}} if operation == "put_item" else {"Key": {"pk": {"S": "a"}}}
+    with validation_error(
+        "1 validation error detected: Value 'abc;' at 'tableName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+    ):
+        getattr(dynamodb, operation)(TableName="abc;", **args)
+
+
 def test_missing_table_name_is_refused(lenient):
     with validation_error(
         "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"

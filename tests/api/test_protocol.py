@@ -15,7 +15,7 @@ from tests.api.helpers import unique_name
 
 PREFIX = "DynamoDB_20120810."
 AMZ_JSON = "application/x-amz-json-1.0"
-FUZZ = settings(max_examples=150, deadline=None,
+FUZZ = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -168,6 +168,35 @@ def test_explicit_null_members_count_as_missing(http):
 def test_unknown_members_are_ignored(http):
     response = call(http, "ListTables", {"Hello": "world", "Limit": 1})
     assert response.status_code == 200, response.text
+
+
+def test_members_of_other_operations_are_ignored(http, module_table):
+    """GetItem has no ExpressionAttributeValues member: like any unknown member, it is ignored."""
+    response = call(http, "GetItem", {"TableName": module_table, "Key": {"pk": {"S": "none"}},
+                                      "ProjectionExpression": "a", "ExpressionAttributeValues": {":v": {"S": "x"}}})
+    assert response.status_code == 200, response.text
+
+
+ERROR_SAMPLES = {
+    "ValidationException": ("DescribeTable", {}),
+    "SerializationException": ("ListTables", "{"),
+    "UnknownOperationException": ("Nope", {}),
+    "ResourceNotFoundException": ("DescribeTable", {"TableName": "no-such-table-here"}),
+}
+
+
+@pytest.mark.parametrize("name", ERROR_SAMPLES)
+def test_errors_are_json_with_type_and_message(http, own_server, name):
+    operation, body = ERROR_SAMPLES[name]
+    response = call(http, operation, body)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(AMZ_JSON)
+    payload = response.json()
+    assert payload["__type"].endswith("#" + name)
+    if own_server:  # cdc-bridge renders every error in DynamoDB's own namespace
+        assert payload["__type"] == f"com.amazonaws.dynamodb.v20120810#{name}"
+    if name != "UnknownOperationException" and name != "SerializationException":
+        assert payload.get("message", payload.get("Message"))
 
 
 # --- fuzzing: whatever arrives, the answer is never a 500 ----------------------------------------------

@@ -501,8 +501,9 @@ def test_untag_resource_removes_only_the_named_keys(dynamodb, table):
     assert dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [{"Key": "y", "Value": "Y"}]
 
 
-def test_tagging_an_unknown_table_is_resource_not_found(dynamodb):
-    arn = f"arn:aws:dynamodb:us-east-1:000000000000:table/{unique_name()}"
+def test_tagging_an_unknown_table_is_resource_not_found(dynamodb, table):
+    existing = dynamodb.describe_table(TableName=table.name)["Table"]["TableArn"]
+    arn = existing.rsplit("/", 1)[0] + "/" + unique_name()
     with aws_error("ResourceNotFoundException"):
         dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}])
     with aws_error("ResourceNotFoundException"):

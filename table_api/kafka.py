@@ -1,0 +1,172 @@
+"""The only module of the table service that imports the Kafka client.
+
+A narrow interface over confluent-kafka: create topics, produce, read a partition's last
+record, and tail a topic from the beginning. Correct on Apache Kafka and on the embedded broker
+(../shared/kafka-broker-notes.md): the end of a partition is found by fetching to
+PARTITION_EOF, never by trusting ListOffsets alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+log = logging.getLogger("cdc_bridge.kafka")
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # an event carries up to two 400 KB images
+_QUIET = logging.getLogger("cdc_bridge.librdkafka")  # librdkafka's own logs: connection retries etc.
+_QUIET.setLevel(logging.ERROR)
+
+# Consumers that read one partition by assignment: no group coordination, and small fetch waits
+# so that the end of a partition is found fast (the embedded broker waits fetch.wait.max.ms).
+READER_CONFIG = {
+    "enable.auto.commit": False,
+    "enable.partition.eof": True,
+    "fetch.wait.max.ms": 5,
+    "auto.offset.reset": "earliest",
+    "logger": _QUIET,
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    timestamp_ms: int
+
+
+def record_of(message: Message) -> Record:
+    return Record(
+        message.topic(),
+        message.partition(),
+        message.offset(),
+        message.key(),
+        message.value(),
+        dict(message.headers() or ()),
+        message.timestamp()[1],
+    )
+
+
+class Kafka:
+    def __init__(self, bootstrap_servers: str):
+        self.bootstrap_servers = bootstrap_servers
+        self.admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": _QUIET})
+
+    def producer(self, **config) -> Producer:
+        """An idempotent producer: per partition, records land once and in order, also when
+        librdkafka retries across a broker outage (message.timeout.ms=0: never give up)."""
+        return Producer(
+            {
+                "bootstrap.servers": self.bootstrap_servers,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 1,
+                "message.timeout.ms": 0,
+                "message.max.bytes": MAX_MESSAGE_BYTES,
+                "logger": _QUIET,
+                **config,
+            }
+        )
+
+    def reader(self, **config) -> Consumer:
+        return Consumer(
+            {"bootstrap.servers": self.bootstrap_servers, "group.id": f"cdc-bridge-reader-{uuid.uuid4().hex}",
+             **READER_CONFIG, **config}
+        )
+
+    def topics(self, timeout_s: float = 10.0) -> dict[str, int]:
+        """Existing topics and their partition counts (raises when the cluster does not answer)."""
+        metadata = self.admin.list_topics(timeout=timeout_s)
+        return {name: len(t.partitions) for name, t in metadata.topics.items() if t.error is None}
+
+    def ensure_topic(self, name: str, partitions: int, config: dict[str, str], timeout_s: float = 30.0) -> None:
+        """Create the topic; an existing one is fine (creation is retried after a crash)."""
+        config = {"max.message.bytes": str(MAX_MESSAGE_BYTES), **config}
+        future = self.admin.create_topics([NewTopic(name, partitions, 1, config=config)], request_timeout=timeout_s)[name]
+        try:
+            future.result(timeout_s)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+    def set_topic_config(self, name: str, config: dict[str, str], timeout_s: float = 30.0) -> None:
+        resource = ConfigResource("topic", name, set_config=config)
+        for future in self.admin.alter_configs([resource], request_timeout=timeout_s).values():
+            future.result(timeout_s)
+
+    def last_record(self, topic: str, partition: int, timeout_s: float = 30.0) -> Record | None:
+        """The partition's last record, found by fetching to the end (ListOffsets may be low)."""
+        reader = self.reader()
+        try:
+            low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+            if high <= 0:
+                start = OFFSET_BEGINNING
+            else:
+                start = max(low, high - 1)
+            reader.assign([TopicPartition(topic, partition, start)])
+            last = None
+            for message in read_to_end(reader, timeout_s):
+                last = record_of(message)
+            return last
+        finally:
+            reader.close()
+
+    def tail(self, topic: str, on_record: Callable[[Record], None], on_caught_up: Callable[[], None],
+             stop: threading.Event) -> threading.Thread:
+        """Read every partition of `topic` from the beginning and keep following it in a thread.
+        `on_caught_up` is called each time every partition has reached its current end."""
+        thread = threading.Thread(target=self._tail, args=(topic, on_record, on_caught_up, stop),
+                                  name=f"tail-{topic}", daemon=True)
+        thread.start()
+        return thread
+
+    def _tail(self, topic, on_record, on_caught_up, stop) -> None:
+        reader = self.reader(**{"fetch.wait.max.ms": 50})
+        try:
+            partitions = self.topics().get(topic, 1)
+            reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+            at_end: set[int] = set()
+            while not stop.is_set():
+                message = reader.poll(0.1)
+                if message is None:
+                    continue
+                if message.error():
+                    if message.error().code() == KafkaError._PARTITION_EOF:
+                        at_end.add(message.partition())
+                        if len(at_end) == partitions:
+                            on_caught_up()
+                    continue
+                at_end.discard(message.partition())
+                on_record(record_of(message))
+        except Exception:
+            log.exception("tail of topic failed", extra={"topic": topic})
+        finally:
+            reader.close()
+
+
+def read_to_end(reader: Consumer, timeout_s: float):
+    """Yield the assigned partition's records until PARTITION_EOF."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = reader.poll(0.5)
+        if message is None:
+            continue
+        if message.error():
+            if message.error().code() == KafkaError._PARTITION_EOF:
+                return
+            if message.error().code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                return
+            raise KafkaException(message.error())
+        yield message
+    raise TimeoutError("reading to the end of a partition timed out")

@@ -1,0 +1,231 @@
+"""The publisher: ships outbox rows to Kafka exactly once and in order, off the write path.
+
+Each row committed with an item change becomes one Kafka record carrying the row's sequence
+number in the `cdc-bridge-seq` header. A publishing *session* starts by reading back the last
+record of every partition it is about to write to: rows at or below that record's sequence
+number were shipped before a crash (or before the producer was replaced) and are only removed.
+Within a session the idempotent producer (acks=all, retried forever) keeps each partition in
+order and free of duplicates, also across broker outages. Any delivery error ends the session;
+the next one reads back again, so nothing is lost or repeated.
+
+Rows of kind "stream" create the stream's topic and publish its metadata to the catalog topic
+(key: the stream ARN; compacted, so repeats are harmless). A stream whose topic has vanished
+(an in-memory broker restarted) is replaced through `on_lost_topics` before anything is shipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import orjson
+
+from schemas import codec
+from table_api.kafka import Kafka
+from table_api.storage import Outbox, OutboxRow
+from table_api.streams import CATALOG_TOPIC
+
+log = logging.getLogger("cdc_bridge.outbox")
+
+SEQ_HEADER = "cdc-bridge-seq"
+BATCH = 2000
+MAX_IN_FLIGHT = 20_000
+RETRY_DELAY_S = 1.0
+
+
+class Publisher:
+    """`active_topics()` names the topics of the enabled streams; `on_lost_topics(topics)`
+    replaces the streams whose topics Kafka no longer has."""
+
+    def __init__(self, kafka: Kafka, open_outbox: Callable[[], Outbox], registry,
+                 active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None]):
+        self.kafka = kafka
+        self.outbox = open_outbox()  # the publisher thread's connection
+        self.backlog_outbox = open_outbox()  # the metrics endpoint's connection
+        self.backlog_lock = threading.Lock()
+        self.registry = registry
+        self.registry_started = False
+        self.active_topics = active_topics
+        self.on_lost_topics = on_lost_topics
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
+        self.lock = threading.Lock()
+        self.delivered: list[int] = []
+        self.failure: str | None = None
+        self.published_total = 0
+        self.sessions = 0
+        self.connected = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def notify(self) -> None:
+        self.wake.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join(timeout_s)
+        if getattr(self.registry, "stop", None) and self.registry_started:
+            self.registry.stop()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._session()
+            except Exception as exc:
+                self.connected = False
+                log.warning("publishing session ended; retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
+                self.stopping.wait(RETRY_DELAY_S)
+
+    # -- one session ---------------------------------------------------------------------------
+
+    def _session(self) -> None:
+        self.sessions += 1
+        self.failure = None
+        self._check_topics()
+        if not self.registry_started and hasattr(self.registry, "start"):
+            self.registry.start()
+        self.registry_started = True
+        producer = self.kafka.producer()
+        shipped: dict[tuple[str, int], int] = {}  # last seq on Kafka per partition (read back)
+        schema_ids: dict[str, tuple[int, int]] = {}
+        cursor = 0
+        self.connected = True
+        try:
+            while not self.stopping.is_set():
+                if self.failure:
+                    raise RuntimeError(self.failure)
+                rows = self.outbox.pending(cursor, BATCH)
+                if not rows:
+                    self._settle(producer, wait_s=0.2)
+                    continue
+                for row in rows:
+                    if row.kind == "stream":
+                        self._ship_stream(producer, row)
+                    else:
+                        self._ship_event(producer, row, shipped, schema_ids)
+                    cursor = row.seq
+                    while len(producer) > MAX_IN_FLIGHT and not self.failure:
+                        producer.poll(0.05)
+                self._settle(producer, wait_s=0)
+        finally:
+            self.connected = False
+            producer.flush(5)  # what is still queued is re-checked by the next session
+            self._remove_delivered()
+
+    def _settle(self, producer, wait_s: float) -> None:
+        producer.poll(0)
+        self._remove_delivered()
+        if wait_s and len(producer) == 0:
+            self.wake.wait(wait_s)
+            self.wake.clear()
+        elif wait_s:
+            producer.poll(0.005)
+
+    def _check_topics(self) -> None:
+        existing = self.kafka.topics()
+        pending = self._all_pending()
+        to_be_created = {r.topic for r in pending if r.kind == "stream"}
+        expected = self.active_topics() | {r.topic for r in pending if r.kind == "event"}
+        lost = expected - set(existing) - to_be_created
+        if lost:
+            log.warning("stream topics are gone from Kafka; starting new streams", extra={"topics": sorted(lost)})
+            self.on_lost_topics(lost)
+
+    def _all_pending(self) -> list[OutboxRow]:
+        rows, cursor = [], 0
+        while batch := self.outbox.pending(cursor, 10_000):
+            rows += batch
+            cursor = batch[-1].seq
+        return rows
+
+    def _ship_stream(self, producer, row: OutboxRow) -> None:
+        stream = orjson.loads(row.payload)
+        if stream["StreamStatus"] == "ENABLED":
+            self.kafka.ensure_topic(stream["Topic"], stream["Shards"], {
+                "cleanup.policy": "delete",
+                "retention.ms": str(stream["RetentionMs"]),
+            })
+        self.kafka.ensure_topic(CATALOG_TOPIC, 1, {"cleanup.policy": "compact"})
+        producer.produce(CATALOG_TOPIC, value=row.payload, key=stream["StreamArn"].encode(), partition=0,
+                         headers={SEQ_HEADER: seq_bytes(row.seq)}, on_delivery=self._delivery(row.seq))
+
+    def _ship_event(self, producer, row: OutboxRow, shipped: dict, schema_ids: dict) -> None:
+        where = (row.topic, row.partition)
+        if where not in shipped:
+            shipped[where] = self._last_shipped(*where)
+        if row.seq <= shipped[where]:
+            with self.lock:
+                self.delivered.append(row.seq)  # shipped before a crash: only remove it
+            return
+        if row.topic not in schema_ids:
+            schema_ids[row.topic] = (
+                self.registry.register(f"{row.topic}-key", codec.key_schema_str()),
+                self.registry.register(f"{row.topic}-value", codec.value_schema_str()),
+            )
+        key_id, value_id = schema_ids[row.topic]
+        event = orjson.loads(row.payload)
+        producer.produce(
+            row.topic,
+            partition=row.partition,
+            key=codec.frame(key_id, codec.encode_key(event["dynamodb"]["Keys"])),
+            value=codec.frame(value_id, codec.encode_event(event)),
+            timestamp=row.created_ms,
+            headers={SEQ_HEADER: seq_bytes(row.seq), "table": event["tableName"].encode(),
+                     "eventName": event["eventName"].encode()},
+            on_delivery=self._delivery(row.seq),
+        )
+
+    def _last_shipped(self, topic: str, partition: int) -> int:
+        record = self.kafka.last_record(topic, partition)
+        if record is None or SEQ_HEADER not in record.headers:
+            return 0
+        return int.from_bytes(record.headers[SEQ_HEADER], "big")
+
+    def _delivery(self, seq: int):
+        def done(err, message) -> None:
+            if err is not None:
+                self.failure = f"delivery failed: {err}"
+                return
+            with self.lock:
+                self.delivered.append(seq)
+                self.published_total += 1
+
+        return done
+
+    def _remove_delivered(self) -> None:
+        with self.lock:
+            seqs, self.delivered = self.delivered, []
+        if seqs:
+            self.outbox.remove(seqs)
+
+    # -- observability -------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, float]:
+        rows, oldest_ms = self.outbox_backlog()
+        age = max(0.0, time.time() - oldest_ms / 1000) if oldest_ms else 0.0
+        return {
+            "cdc_bridge_outbox_rows": rows,
+            "cdc_bridge_outbox_oldest_age_seconds": round(age, 3),
+            "cdc_bridge_events_published_total": self.published_total,
+            "cdc_bridge_publisher_connected": int(self.connected),
+            "cdc_bridge_publisher_sessions_total": self.sessions,
+        }
+
+    def outbox_backlog(self) -> tuple[int, int | None]:
+        with self.backlog_lock:
+            return self.backlog_outbox.backlog()
+
+    def close(self) -> None:
+        self.outbox.close()
+        self.backlog_outbox.close()
+
+
+def seq_bytes(seq: int) -> bytes:
+    return seq.to_bytes(8, "big")

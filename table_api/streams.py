@@ -1,0 +1,131 @@
+"""DynamoDB streams of a table, mapped onto Kafka: one topic per stream, one partition per shard.
+
+A table's streams live in its stored description under the internal key `Streams` (never shown
+by DescribeTable): every enable creates a new stream with a new label, ARN and topic; disabling
+marks it DISABLED and keeps it (its topic stays until its retention has passed). Each stream
+change is also an outbox row of kind "stream", so the publisher creates the topic and publishes
+the stream's metadata to the catalog topic, in order with the events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import datetime, timezone
+
+import orjson
+
+from table_api.errors import ValidationException
+from table_api.keys import KeySchema, encode_key_value
+from table_api.values import Item, item_size
+
+CATALOG_TOPIC = "_cdc_bridge_dynamodb_streams"
+VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+MAX_TOPIC_LENGTH = 249
+INVALID = "One or more parameter values were invalid: "
+
+
+def active_stream(description: dict) -> dict | None:
+    streams = description.get("Streams") or ()
+    return streams[-1] if streams and streams[-1]["StreamStatus"] == "ENABLED" else None
+
+
+def check_specification(spec: dict, table: str, current: dict | None, creating: bool) -> bool | None:
+    """Validate a StreamSpecification against the table's current stream.
+    Returns True to enable a stream, False to disable it, None when nothing changes
+    (StreamEnabled=false at CreateTable)."""
+    view_type = spec.get("StreamViewType")
+    if spec["StreamEnabled"]:
+        if view_type is None:
+            raise ValidationException(INVALID + "You must specify a StreamViewType when enabling a stream")
+        if current is not None:
+            raise ValidationException(f"Table already has an enabled stream: TableName: {table}")
+        return True
+    if current is not None:
+        return False
+    if creating:
+        return None
+    raise ValidationException(f"Table has no stream to disable: TableName: {table}")
+
+
+def new_stream(arn_prefix: str, table: str, key_schema: list, view_type: str, shards: int,
+               retention_ms: int, previous: list[dict]) -> dict:
+    now = time.time()
+    label = stream_label(now, previous)
+    return {
+        "StreamArn": f"{arn_prefix}/stream/{label}",
+        "StreamLabel": label,
+        "StreamViewType": view_type,
+        "StreamStatus": "ENABLED",
+        "CreationRequestDateTime": now,
+        "TableName": table,
+        "KeySchema": key_schema,
+        "Topic": topic_name(table, label),
+        "Shards": shards,
+        "RetentionMs": retention_ms,
+    }
+
+
+def stream_label(now: float, previous: list[dict]) -> str:
+    """DynamoDB's label shape (an ISO timestamp with milliseconds), unique per table."""
+    millis = int(now * 1000)
+    if previous:
+        millis = max(millis, label_millis(previous[-1]["StreamLabel"]) + 1)
+    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}"
+
+
+def label_millis(label: str) -> int:
+    moment = datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1000)
+
+
+def topic_name(table: str, label: str) -> str:
+    """`dynamodb.<table>.<label digits>`; table names are valid topic characters already.
+    Kafka allows 249 characters: a longer table name is cut and made unique by a hash."""
+    stamp = label.replace("-", "").replace(":", "").replace(".", "")
+    name = f"dynamodb.{table}.{stamp}"
+    if len(name) > MAX_TOPIC_LENGTH:
+        digest = hashlib.sha256(table.encode()).hexdigest()[:12]
+        name = f"dynamodb.{table[: MAX_TOPIC_LENGTH - len(stamp) - 24]}.{digest}.{stamp}"
+    return name
+
+
+def disabled(stream: dict) -> dict:
+    return {**stream, "StreamStatus": "DISABLED", "DisabledDateTime": time.time()}
+
+
+def partition_of(stream: dict, schema: KeySchema, key: Item) -> int:
+    """A stable hash of the partition-key value: every change of an item, and of all items that
+    share its partition key, lands in one ordered shard."""
+    digest = hashlib.md5(encode_key_value(key[schema.hash_name])).digest()
+    return int.from_bytes(digest[:8], "big") % stream["Shards"]
+
+
+def change_event(table: str, key: Item, old: Item | None, new: Item | None, view_type: str,
+                 region: str, created_ms: int, user_identity: dict | None = None) -> dict:
+    """The DynamoDB Streams record of one item change, with images as the view type says."""
+    record: dict = {"ApproximateCreationDateTime": created_ms, "Keys": key}
+    if new is not None and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
+        record["NewImage"] = new
+    if old is not None and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        record["OldImage"] = old
+    record["SizeBytes"] = sum(item_size(record[part]) for part in ("Keys", "NewImage", "OldImage") if part in record)
+    record["StreamViewType"] = view_type
+    event = {
+        "eventID": uuid.uuid4().hex,
+        "eventName": "INSERT" if old is None else "REMOVE" if new is None else "MODIFY",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "tableName": table,
+        "dynamodb": record,
+    }
+    if user_identity is not None:
+        event["userIdentity"] = user_identity
+    return event
+
+
+def catalog_payload(stream: dict) -> bytes:
+    return orjson.dumps(stream)
