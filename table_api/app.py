@@ -10,7 +10,8 @@ from table_api.kafka import Kafka
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, replace_lost_streams
 from table_api.outbox import Publisher
-from table_api.registry import KafkaSchemaRegistry, RemoteSchemaRegistry, registry_router
+from table_api.registry import KafkaSchemaRegistry, RemoteSchemaRegistry
+from table_api.registry_http import registry_router
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
 

@@ -9,7 +9,7 @@ import pytest
 from boto3.dynamodb.conditions import Attr
 from boto3.dynamodb.types import Binary
 
-from tests.api.helpers import aws_error
+from tests.api.helpers import aws_error, unique_name
 
 ITEM = {
     "pk": "user#1",
@@ -140,8 +140,6 @@ def test_table_resource_loads_its_description(dynamodb_resource, table):
 
 
 def test_resource_create_table_and_wait(dynamodb_resource, dynamodb):
-    from tests.api.helpers import unique_name
-
     name = unique_name("res")
     created = dynamodb_resource.create_table(
         TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

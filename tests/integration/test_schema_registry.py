@@ -28,8 +28,8 @@ from table_api.registry import (
     RemoteSchemaRegistry,
     canonical_form,
     id_candidates,
-    registry_router,
 )
+from table_api.registry_http import registry_router
 
 pytestmark = pytest.mark.timeout(60)
 

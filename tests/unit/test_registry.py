@@ -19,8 +19,8 @@ from table_api.registry import (
     canonical_form,
     id_candidates,
     parse_version,
-    registry_router,
 )
+from table_api.registry_http import registry_router
 
 A = json.dumps({"type": "record", "name": "A", "fields": [{"name": "a", "type": "string"}]})
 B = json.dumps({"type": "record", "name": "B", "fields": [{"name": "b", "type": "long"}]})
