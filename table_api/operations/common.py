@@ -20,6 +20,8 @@ class RequestExpressions:
     def __init__(self, req: dict, expressions: tuple[str, ...]):
         self.req = req
         names, values = req.get("ExpressionAttributeNames"), req.get("ExpressionAttributeValues")
+        if expressions == ("ProjectionExpression",):
+            values = None  # not a member of a projection-only operation's input: AWS ignores it
         if not any(e in req for e in expressions):
             if names is not None:
                 raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
