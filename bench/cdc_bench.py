@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -40,15 +41,26 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `bench.common` (and the project) importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
-    HOST, STOP, CpuWindow, RawJsonClient, ServerFailed, ServerProcess, boto3_client, dumps, free_port,
-    http_status, loads, percentile,
+from bench.common import (
+    HOST,
+    STOP,
+    CpuWindow,
+    RawJsonClient,
+    ServerFailed,
+    ServerProcess,
+    boto3_client,
+    dumps,
+    free_port,
+    http_status,
+    loads,
+    percentile,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +111,7 @@ class MetricsReader:
                 self.conn.request("GET", "/metrics")
                 text = self.conn.getresponse().read().decode()
                 break
-            except (OSError, Exception):
+            except Exception:
                 self.conn.close()
                 if attempt:
                     raise
@@ -193,7 +205,9 @@ def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
 
 class Tail:
     """One consumer assigned to every partition of some topics from the beginning, in a thread.
-    `seen[id]` = perf_counter() when the poll returned the record whose key maps to `id`."""
+    `seen[id]` = perf_counter() when the poll returned the record whose key maps to `id`;
+    `age[id]` = wall-clock ms from the record's CreateTime to then (our publisher sets CreateTime
+    to the outbox row's commit time, in ms; a plain producer to the produce() time)."""
 
     def __init__(self, bootstrap: str, topics: dict[str, Callable[[bytes], str]], partitions: int,
                  fetch_wait_ms: int):
@@ -203,6 +217,7 @@ class Tail:
         self.consumer = Consumer(consumer_config(bootstrap, fetch_wait_ms))
         self.consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in topics for p in range(partitions)])
         self.seen: dict[str, float] = {}
+        self.age: dict[str, float] = {}
         self.cond = threading.Condition()
         self.stop_event = threading.Event()
         self.records = 0
@@ -211,13 +226,13 @@ class Tail:
         self.thread.start()
 
     def _run(self) -> None:
-        perf = time.perf_counter
-        consumer, extract, seen, cond = self.consumer, self.extract, self.seen, self.cond
+        perf, wall = time.perf_counter, time.time
+        consumer, extract, seen, age, cond = self.consumer, self.extract, self.seen, self.age, self.cond
         while not self.stop_event.is_set() and not STOP.is_set():
             msg = consumer.poll(0.05)
             if msg is None:
                 continue
-            now = perf()
+            now, now_wall = perf(), wall()
             if msg.error():
                 if len(self.errors) < 20:
                     self.errors.append(str(msg.error()))
@@ -231,6 +246,7 @@ class Tail:
                 continue
             with cond:
                 seen[key] = now
+                age[key] = now_wall * 1000 - msg.timestamp()[1]
                 cond.notify_all()
 
     def wait_for(self, key: str, timeout_s: float) -> float | None:
@@ -293,6 +309,7 @@ class Series:
         self.errors = 0
         self.first_error: str | None = None
         self.write_ms: list[float] = []        # the write call itself (request -> response)
+        self.age_ms: list[float] = []          # record CreateTime -> consumed (ms resolution)
 
     def stats(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
@@ -304,11 +321,13 @@ class Series:
             "p99_ms": _r(percentile(lat, 99)), "max_ms": _r(lat[-1]) if lat else None,
             "mean_ms": _r(sum(lat) / len(lat)) if lat else None,
             "write_p50_ms": _r(percentile(w, 50)), "write_p99_ms": _r(percentile(w, 99)),
+            "createtime_to_seen_p50_ms": _r(percentile(sorted(self.age_ms), 50)),
+            "createtime_to_seen_p99_ms": _r(percentile(sorted(self.age_ms), 99)),
         }
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
-    return None if x is None or x != x else round(x, digits)
+    return None if x is None or math.isnan(x) else round(x, digits)
 
 
 def sample_once(series: Series, tail: Tail, key: str, write: Callable[[], None], start_is_write: bool,
@@ -334,6 +353,7 @@ def sample_once(series: Series, tail: Tail, key: str, write: Callable[[], None],
         series.before_response += 1
         lat = 0.0
     series.latencies_ms.append(lat)
+    series.age_ms.append(tail.age.get(key, float("nan")))
     return True
 
 
@@ -432,34 +452,36 @@ def latency_phase(port: int, bootstrap: str, args, report: dict) -> dict[str, Se
 # --------------------------------------------------------------------------- throughput
 
 
-def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, report: dict) -> dict[str, Any]:
-    table = "cdc_bench_throughput"
-    topic = create_stream_table(port, table)
-    wait_for_topic(bootstrap, topic, SHARDS)
-    run = uuid.uuid4().hex[:6]
-    threads = args.threads
-    print(f"throughput: table {table} -> topic {topic}; {threads} writer threads (raw client) for "
-          f"{args.seconds:g} s, /metrics every {args.sample_ms} ms", flush=True)
+class Writers:
+    """`threads` threads doing PutItems of new keys (raw client, one keep-alive connection each)
+    from `start()` until `stop()`; a thread gives up after 50 errors in a row."""
 
-    ok = [0] * threads
-    errors = [0] * threads
-    first_error: list[str] = []
-    stop_writers = threading.Event()
-    barrier = threading.Barrier(threads + 1)
-    body_head = dumps({"TableName": table})[:-1] + b',"Item":'  # {"TableName":"...","Item": <item>}
+    def __init__(self, port: int, table: str, threads: int):
+        self.port, self.threads = port, threads
+        self.ok = [0] * threads
+        self.errors = [0] * threads
+        self.first_error: list[str] = []
+        self.stop_event = threading.Event()
+        self.barrier = threading.Barrier(threads + 1)
+        self.body_head = dumps({"TableName": table})[:-1] + b',"Item":'  # {"TableName":"...","Item": <item>}
+        self.run = uuid.uuid4().hex[:6]
+        self.workers = [threading.Thread(target=self._writer, args=(t,), name=f"writer-{t}", daemon=True)
+                        for t in range(threads)]
+        for w in self.workers:
+            w.start()
 
-    def writer(t: int) -> None:
-        raw = RawJsonClient(port)
+    def _writer(self, t: int) -> None:
+        raw = RawJsonClient(self.port)
         try:
-            barrier.wait(60)
-        except threading.BrokenBarrierError:
-            raw.close()
-            return
-        consecutive = 0
-        i = 0
-        try:
-            while not stop_writers.is_set() and not STOP.is_set():
-                body = body_head + dumps(item(f"{run}-{t}-{i:08d}", i)) + b"}"
+            try:
+                self.barrier.wait(60)
+            except threading.BrokenBarrierError:
+                return
+            ok, errors, first_error, body_head = self.ok, self.errors, self.first_error, self.body_head
+            consecutive = 0
+            i = 0
+            while not self.stop_event.is_set() and not STOP.is_set():
+                body = body_head + dumps(item(f"{self.run}-{t}-{i:08d}", i)) + b"}"
                 i += 1
                 try:
                     status, data = raw.call_raw("PutItem", body)
@@ -480,6 +502,78 @@ def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, rep
                         break
         finally:
             raw.close()
+
+    def start(self) -> float:
+        self.barrier.wait(60)
+        return time.monotonic()
+
+    def stop(self) -> float:
+        self.stop_event.set()
+        with contextlib.suppress(threading.BrokenBarrierError, RuntimeError):
+            self.barrier.abort()
+        for w in self.workers:
+            w.join(30)
+        return time.monotonic()
+
+    @property
+    def done(self) -> int:
+        return sum(self.ok)
+
+
+def baseline_phase(port: int, server: ServerProcess, args) -> dict[str, Any]:
+    """The same writers against a table without a stream: the write rate the table service
+    reaches when it publishes nothing."""
+    table = "cdc_bench_nostream"
+    raw = RawJsonClient(port)
+    try:
+        status, body = raw.call("CreateTable", {
+            "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        })
+    finally:
+        raw.close()
+    if status != 200:
+        raise RuntimeError(f"CreateTable {table}: HTTP {status}: {str(body)[:300]}")
+    seconds = args.baseline_seconds
+    print(f"baseline: table {table} without a stream; {args.threads} writer threads (raw client) for {seconds:g} s",
+          flush=True)
+    writers = Writers(port, table, args.threads)
+    try:
+        with CpuWindow(server) as cpu:
+            t0 = writers.start()
+            deadline = t0 + seconds
+            while time.monotonic() < deadline and not STOP.is_set():
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            t1 = writers.stop()
+    finally:
+        writers.stop()
+    window = t1 - t0
+    n = writers.done
+    out = {
+        "window_s": round(window, 3), "writes_ok": n, "write_errors": sum(writers.errors),
+        "first_error": writers.first_error[0] if writers.first_error else None,
+        "write_ops_per_s": round(n / window, 1),
+        "server_cpu_percent": _r(cpu.server_s / window * 100, 1),
+        "server_cpu_s_per_1k_writes": _r(cpu.server_s / n * 1000, 4) if n else None,
+        "broker_cpu_percent": _r((cpu.children_s or 0) / window * 100, 1),
+        "client_cpu_percent": _r(cpu.client_s / window * 100, 1),
+    }
+    print(f"  {n:,} writes ok, {out['write_errors']} errors -> {out['write_ops_per_s']:,.0f} ops/s; CPU % of a core: "
+          f"cdc_bridge {out['server_cpu_percent']}% ({out['server_cpu_s_per_1k_writes']} s per 1,000 writes), "
+          f"broker {out['broker_cpu_percent']}%, client {out['client_cpu_percent']}%", flush=True)
+    return out
+
+
+def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, report: dict) -> dict[str, Any]:
+    table = "cdc_bench_throughput"
+    topic = create_stream_table(port, table)
+    wait_for_topic(bootstrap, topic, SHARDS)
+    threads = args.threads
+    print(f"throughput: table {table} -> topic {topic}; {threads} writer threads (raw client) for "
+          f"{args.seconds:g} s, /metrics every {args.sample_ms} ms", flush=True)
+    writers = Writers(port, table, threads)
+    ok, errors, first_error = writers.ok, writers.errors, writers.first_error
 
     samples: list[dict[str, float]] = []
     sampler_stop = threading.Event()
@@ -504,16 +598,12 @@ def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, rep
             reader.close()
 
     main_reader = MetricsReader(port)
-    workers = [threading.Thread(target=writer, args=(t,), name=f"writer-{t}", daemon=True) for t in range(threads)]
-    for w in workers:
-        w.start()
     sampler_thread = threading.Thread(target=sampler, name="metrics-sampler", daemon=True)
     result: dict[str, Any] = {"threads": threads, "seconds": args.seconds, "topic": topic}
     try:
         m0 = main_reader.read()
         with CpuWindow(server) as cpu:
-            barrier.wait(60)
-            t_start = time.monotonic()
+            t_start = writers.start()
             sampler_thread.start()
             deadline = t_start + args.seconds
             last_print, last_writes, last_pub = t_start, 0, m0.get("cdc_bridge_events_published_total", 0)
@@ -531,10 +621,7 @@ def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, rep
                           f"  oldest {s.get('cdc_bridge_outbox_oldest_age_seconds', -1):6.3f} s"
                           f"  errors {sum(errors)}", flush=True)
                     last_print, last_writes, last_pub = now, writes, pub
-            stop_writers.set()
-            for w in workers:
-                w.join(30)
-            t_end = time.monotonic()
+            t_end = writers.stop()
             m1 = main_reader.read()
         writes_ok, write_errors = sum(ok), sum(errors)
         window = t_end - t_start
@@ -593,7 +680,7 @@ def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, rep
                           "published": s.get("cdc_bridge_events_published_total", 0) - m0["cdc_bridge_events_published_total"]}
                          for s in samples],
         })
-        print(f"  drained: {'after %.2f s' % drained_after if drained_after is not None else 'NO'} "
+        print(f"  drained: {f'after {drained_after:.2f} s' if drained_after is not None else 'NO'} "
               f"(outbox rows now {m2['cdc_bridge_outbox_rows']:,.0f}, events published {published_total:,.0f})",
               flush=True)
         # Exactly one event per successful write on the topic?
@@ -606,10 +693,8 @@ def throughput_phase(port: int, bootstrap: str, server: ServerProcess, args, rep
             result["topic_check_error"] = f"{type(exc).__name__}: {exc}"
             print(f"  topic check failed: {result['topic_check_error']}", flush=True)
     finally:
-        stop_writers.set()
+        writers.stop()
         sampler_stop.set()
-        with contextlib.suppress(threading.BrokenBarrierError, RuntimeError):
-            barrier.abort()
         main_reader.close()
     return result
 
@@ -630,11 +715,16 @@ def _slope(points: list[tuple[float, float]]) -> float | None:
 # --------------------------------------------------------------------------- reporting
 
 
+def _ms2(a: float | None, b: float | None) -> str:
+    return "-" if a is None or b is None else f"{a:.1f}/{b:.1f}"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args, report: dict) -> list[str]:
+def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args, report: dict,
+              baseline: dict[str, Any] | None = None) -> list[str]:
     verdicts: list[str] = []
     print()
     print("=" * 100)
@@ -642,7 +732,7 @@ def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args,
         print(f"Change visibility: PutItem response received -> event consumable from Kafka "
               f"(consumer on all {SHARDS} partitions, fetch.wait.max.ms={args.fetch_wait_ms}; one sequential writer)")
         print(f"  {'series':22} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8} {'mean':>8}  "
-              f"{'write p50':>9}  {'miss':>4} {'err':>4}  targets (p50<{P50_TARGET_MS:g} ms, p99<{P99_TARGET_MS:g} ms)")
+              f"{'write p50':>9} {'CT->seen p50/p99':>16}  {'miss':>4} {'err':>4}  targets (p50<{P50_TARGET_MS:g} ms, p99<{P99_TARGET_MS:g} ms)")
         for code, s in series.items():
             st = s.stats()
             report.setdefault("latency", {})[code] = st
@@ -658,12 +748,15 @@ def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args,
             elif code == "floor":
                 targets = "(floor: produce() -> consumed, same broker and consumer)"
             print(f"  {s.name:22} {st['samples']:>6} {st['p50_ms']:>8.2f} {st['p90_ms']:>8.2f} {st['p99_ms']:>8.2f} "
-                  f"{st['max_ms']:>8.2f} {st['mean_ms']:>8.2f}  {st['write_p50_ms']:>9.2f}  {st['missing']:>4} "
+                  f"{st['max_ms']:>8.2f} {st['mean_ms']:>8.2f}  {st['write_p50_ms']:>9.2f} "
+                  f"{_ms2(st['createtime_to_seen_p50_ms'], st['createtime_to_seen_p99_ms']):>16}  {st['missing']:>4} "
                   f"{st['errors']:>4}  {targets}")
         extra = [f"{s.name}: {s.before_response}" for s in series.values() if s.before_response]
         if extra:
             print("  already consumable when the response arrived (counted as 0 ms): " + ", ".join(extra))
-        print("  ms; 'write p50' = the write call itself (request -> response; for the floor: produce()).")
+        print("  ms; 'write p50' = the write call itself (request -> response; for the floor: produce()); 'CT->seen' ="
+              " from the record's CreateTime (ours: the outbox row's commit, wall clock in whole ms; floor: produce())"
+              " to consumed, so it covers the publisher, not the HTTP response.")
     if tp:
         print()
         print(f"Publish throughput: {tp['threads']} writer threads (raw client: http.client keep-alive + orjson, "
@@ -678,7 +771,7 @@ def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args,
               f"max oldest age {tp['backlog_max_oldest_age_s']:.3f} s, {tp['backlog_rows_at_stop']:,} rows when "
               f"the writers stopped; growth over the 2nd half {tp['backlog_growth_rows_per_s_2nd_half']:+,.1f} rows/s")
         drained = tp["drained_after_s"] is not None
-        print(f"  drained after the writers stopped: "
+        print("  drained after the writers stopped: "
               + (f"yes, in {tp['drained_after_s']:.2f} s" if drained else
                  f"NO within {args.drain_timeout:g} s ({tp['backlog_rows_at_end']:,} rows left)"))
         if "topic_records" in tp:
@@ -688,6 +781,12 @@ def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args,
         print(f"  CPU during the window (% of one core): cdc_bridge process {tp['server_cpu_percent']}% "
               f"({tp['server_cpu_s_per_1k_writes']} s per 1,000 writes), embedded broker {tp['broker_cpu_percent']}%, "
               f"this client {tp['client_cpu_percent']}% (2 cores shared by all three)")
+        if baseline:
+            print(f"  same writers, table WITHOUT a stream (run just before): {baseline['write_ops_per_s']:,.0f} ops/s, "
+                  f"cdc_bridge {baseline['server_cpu_percent']}% of a core ({baseline['server_cpu_s_per_1k_writes']} s "
+                  f"per 1,000 writes); with the stream: {wr / baseline['write_ops_per_s']:.2f}x the write rate, "
+                  f"{tp['server_cpu_s_per_1k_writes'] / baseline['server_cpu_s_per_1k_writes']:.2f}x the server CPU "
+                  f"per write")
         growth = tp["backlog_growth_rows_per_s_2nd_half"]
         bounded = growth is not None and growth <= GROWTH_TARGET * wr
         keeps_up = bounded and drained
@@ -714,7 +813,7 @@ def meta() -> dict[str, Any]:
     commit = None
     with contextlib.suppress(Exception):
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
+                                text=True, timeout=5, check=False).stdout.strip() or None
     return {"python": platform.python_version(), "cpus": os.cpu_count(), "boto3": version("boto3"),
             "confluent_kafka": version("confluent-kafka"), "git_head": commit,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
@@ -733,6 +832,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wait-timeout", type=float, default=5.0, help="seconds to wait for one event (else: missing)")
     p.add_argument("--no-boto3", dest="boto3", action="store_false", help="skip the boto3 latency series")
     p.add_argument("--only", choices=["latency", "throughput"], help="run one phase only")
+    p.add_argument("--baseline-seconds", type=float, default=None,
+                   help="first drive a table WITHOUT a stream this long, for the write rate without publishing "
+                        "(default: --seconds; 0: skip)")
     p.add_argument("--sample-ms", type=int, default=250, help="/metrics sampling interval in the throughput run")
     p.add_argument("--drain-timeout", type=float, default=60.0, help="seconds to wait for the outbox to drain")
     p.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for the server")
@@ -740,7 +842,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name in ("samples", "threads", "block", "sample_ms"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.seconds <= 0 or args.fetch_wait_ms < 0 or args.warmup < 0:
+    if args.baseline_seconds is None:
+        args.baseline_seconds = args.seconds
+    if args.seconds <= 0 or args.fetch_wait_ms < 0 or args.warmup < 0 or args.baseline_seconds < 0:
         p.error("--seconds must be > 0, --fetch-wait-ms and --warmup >= 0")
     return args
 
@@ -790,13 +894,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "throughput"):
             if not server.alive():
                 raise ServerFailed(f"server died; log tail:\n{server.log_tail()}")
+            if args.baseline_seconds > 0:
+                report["baseline"] = baseline_phase(port, server, args)
             tp = throughput_phase(port, bootstrap, server, args, report)
             report["throughput"] = tp
             if tp["write_errors"]:
                 exit_code = 1
         if not server.alive():
             raise ServerFailed(f"server died; log tail:\n{server.log_tail()}")
-        report["verdicts"] = summarize(series, tp, args, report)
+        report["verdicts"] = summarize(series, tp, args, report, report.get("baseline"))
         return exit_code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

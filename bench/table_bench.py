@@ -188,13 +188,15 @@ def start_moto(port: int, workdir: Path, timeout_s: float) -> ServerProcess:
     return proc
 
 
-def prepare(target: Target, seed_items: int) -> None:
-    """Create the table, capture a signed Authorization header, seed the GetItem keys."""
+def prepare(target: Target, seed_items: int, stream: str | None = None) -> None:
+    """Create the table (with a stream of view type `stream` if given), capture a signed
+    Authorization header, seed the GetItem keys."""
     client = target.boto3_client(1)
+    extra = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": stream}} if stream else {}
     client.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], **extra,
     )
     deadline = time.monotonic() + 60
     while client.describe_table(TableName=TABLE)["Table"]["TableStatus"] != "ACTIVE":
@@ -397,6 +399,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1, help="repeat every workload; the table shows medians")
     p.add_argument("--threads", type=int, default=8, help="thread count of the multi-threaded workloads")
     p.add_argument("--seed-items", type=int, default=1000, help="items written before the run for GetItem to read")
+    p.add_argument("--stream", choices=["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"],
+                   help="create the table on both servers with a stream of this view type, so writes pay "
+                        "for change capture (default: no stream)")
     p.add_argument("--only", choices=SERVERS, help="run against one server only")
     p.add_argument("--client", choices=["both", "boto3", "raw"], default="both")
     p.add_argument("--calibrate", action="store_true", help="first measure the clients against a stub server")
@@ -429,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     exit_code = 0
     try:
         print(f"table_bench: {args.ops} ops per workload, {args.warmup} warm-up ops, {args.rounds} round(s), "
-              f"{len(wls)} workloads x {len(names)} servers; work dir {workdir}", flush=True)
+              f"{len(wls)} workloads x {len(names)} servers, table stream: {args.stream or 'none'}; "
+              f"work dir {workdir}", flush=True)
         if args.calibrate:
             report["calibration"] = calibrate(workdir, args.ops, args.threads)
         for name in names:
@@ -439,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                 start = start_ours if name == "ours" else start_moto
                 proc = start(port, workdir, args.startup_timeout)
                 target = Target(name, proc, port, authorization_needed=(name == "moto"))
-                prepare(target, args.seed_items)
+                prepare(target, args.seed_items, args.stream)
                 kids = proc.child_cpu()
                 idle, idle_kids = idle_cpu(proc, args.idle_seconds)
                 print(f"{name}: pid {proc.pid} on port {port}, ready in {proc.startup_s:.1f} s"

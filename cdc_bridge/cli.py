@@ -41,19 +41,30 @@ def add_common(parser: argparse.ArgumentParser) -> None:
            choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level; logs are JSON lines on stderr")
 
 
-def add_server(parser: argparse.ArgumentParser) -> None:
+def add_listener(parser: argparse.ArgumentParser) -> None:
     option(parser, "--host", "CDC_BRIDGE_HOST", default="127.0.0.1", help="address to listen on")
     option(parser, "--port", "CDC_BRIDGE_PORT", default=8000, type=int,
            help="the one port that serves every AWS API of the project, /health and /metrics")
-    option(parser, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data", help="where SQLite and anything else durable lives")
     option(parser, "--region", "CDC_BRIDGE_REGION", default="us-east-1", help="the AWS region shown in every ARN")
+
+
+def add_tables(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data", help="where SQLite and anything else durable lives")
     option(parser, "--account-id", "CDC_BRIDGE_ACCOUNT_ID", default="000000000000", help="the AWS account id shown in every ARN")
     option(parser, "--schema-registry-url", "SCHEMA_REGISTRY_URL",
            help="register event schemas in this Confluent-compatible registry; unset: serve one on --port")
     option(parser, "--stream-shards", "CDC_BRIDGE_STREAM_SHARDS", default=4, type=int,
            help="shards (Kafka partitions) of each new DynamoDB stream")
     option(parser, "--stream-retention-hours", "CDC_BRIDGE_STREAM_RETENTION_HOURS", default=24.0, type=float,
-           help="retention of each new stream's topic (retention.ms)")
+           help="retention of each new stream: its topic's retention.ms, and the exact trim on read")
+
+
+def add_connector(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--iterator-secret", "CDC_BRIDGE_ITERATOR_SECRET",
+           help="HMAC key of shard iterators; connector instances that share it accept each other's iterators "
+                "(unset: a random key, iterators valid on this instance only)")
+    option(parser, "--streams-iterator-ttl-seconds", "CDC_BRIDGE_STREAMS_ITERATOR_TTL_SECONDS", default=900.0, type=float,
+           help="lifetime of a DynamoDB Streams shard iterator")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,17 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run everything a laptop needs on one port: broker, table service",
                              description="Run the broker (Kafka from KAFKA_BOOTSTRAP_SERVERS, else Docker, else the "
                              "embedded broker) and the table service in the foreground. Ctrl-C stops all of it.")
-    add_server(up)
+    add_listener(up)
+    add_tables(up)
     option(up, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS",
            help="use this Kafka cluster instead of starting one")
+    add_connector(up)
     add_common(up)
 
     table_api = commands.add_parser("table-api", help="run the table service alone against a given Kafka",
                                     description="Run the DynamoDB table service alone against a given Kafka cluster.")
-    add_server(table_api)
+    add_listener(table_api)
+    add_tables(table_api)
     option(table_api, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", required=False,
            help="the Kafka cluster change events go to")
     add_common(table_api)
+
+    connector = commands.add_parser("connector", help="run the connector alone (DynamoDB Streams API) against a given Kafka",
+                                    description="Serve the DynamoDB Streams API from the Kafka topics the table service writes.")
+    add_listener(connector)
+    option(connector, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", help="the Kafka cluster to read")
+    add_connector(connector)
+    add_common(connector)
 
     broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker alone",
                                  description="Run the embedded Kafka-compatible broker (Tansu, in-memory) in the "
@@ -89,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     if args.command == "broker":
         return run_broker(args)
-    return run_server(args, with_broker=args.command == "up")
+    return run_server(args)
 
 
 def run_broker(args) -> int:
@@ -106,31 +127,46 @@ def run_broker(args) -> int:
     return 0
 
 
-def run_server(args, with_broker: bool) -> int:
+def run_server(args) -> int:
     import uvicorn
 
-    from cdc_bridge.parts import BrokerPart
-    from table_api.app import TableApi
     from table_api.server import create_app
-    from table_api.settings import Settings
 
-    settings = Settings(
-        data_dir=Path(args.data_dir),
-        region=args.region,
-        account_id=args.account_id,
-        kafka_bootstrap_servers=args.kafka_bootstrap_servers,
-        public_url=f"http://{args.host}:{args.port}",
-        schema_registry_url=args.schema_registry_url,
-        stream_shards=int(args.stream_shards),
-        stream_retention_hours=float(args.stream_retention_hours),
-    )
-    parts = [BrokerPart(args.kafka_bootstrap_servers)] if with_broker else []
-    parts.append(TableApi(settings))
-    app = create_app(parts)
+    app = create_app(parts_of(args))
     print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=int(args.port), log_level="warning", access_log=False,
                 lifespan="on", timeout_graceful_shutdown=5)
     return 0
+
+
+def parts_of(args) -> list:
+    """What each command runs: `up` all parts, the others one each."""
+    from cdc_bridge.parts import BrokerPart
+    from connector.app import Connector
+    from connector.settings import Settings as ConnectorSettings
+    from table_api.app import TableApi
+    from table_api.settings import Settings
+
+    parts: list = [BrokerPart(args.kafka_bootstrap_servers)] if args.command == "up" else []
+    if args.command in ("up", "table-api"):
+        parts.append(TableApi(Settings(
+            data_dir=Path(args.data_dir),
+            region=args.region,
+            account_id=args.account_id,
+            kafka_bootstrap_servers=args.kafka_bootstrap_servers,
+            public_url=f"http://{args.host}:{args.port}",
+            schema_registry_url=args.schema_registry_url,
+            stream_shards=int(args.stream_shards),
+            stream_retention_hours=float(args.stream_retention_hours),
+        )))
+    if args.command in ("up", "connector"):
+        parts.append(Connector(ConnectorSettings(
+            region=args.region,
+            kafka_bootstrap_servers=args.kafka_bootstrap_servers,
+            **({"iterator_secret": args.iterator_secret.encode()} if args.iterator_secret else {}),
+            streams_iterator_ttl_s=float(args.streams_iterator_ttl_seconds),
+        )))
+    return parts
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 log = logging.getLogger("cdc_bridge.kafka")
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # an event carries up to two 400 KB images
-_QUIET = logging.getLogger("cdc_bridge.librdkafka")  # librdkafka's own logs: connection retries etc.
-_QUIET.setLevel(logging.ERROR)
+# librdkafka's own logs are mostly connection retries, expected during a broker outage; the
+# publisher and readers report what matters.
+_QUIET = logging.getLogger("cdc_bridge.librdkafka")
+_QUIET.setLevel(logging.CRITICAL)
 
 # Consumers that read one partition by assignment: no group coordination, and small fetch waits
 # so that the end of a partition is found fast (the embedded broker waits fetch.wait.max.ms).

@@ -72,7 +72,7 @@ def list_tables(ctx: Context, req: dict) -> dict:
 def delete_table(ctx: Context, req: dict) -> dict:
     table = ctx.table(req["TableName"], name_in_error=True)
     if table.description.get("DeletionProtectionEnabled"):
-        raise ValidationException(f"Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+        raise ValidationException("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
     count, size = ctx.storage.table_stats(table.id)
     stream = active_stream(table.description)
     changed_streams = [disabled(stream)] if stream else []

@@ -228,6 +228,74 @@ def test_writes_go_on_while_the_broker_is_down_and_their_events_arrive_once_in_o
         proxy.close()
 
 
+@pytest.mark.timeout(120)
+def test_a_crash_while_the_broker_holds_unacknowledged_records_repeats_none_of_them(tmp_path):
+    """The read-back case made certain: the broker is paused with produce requests sitting in
+    its socket buffers (the outbox rows are not removed, no ack came back), the table service is
+    killed and restarted while the broker is still paused, then the broker resumes and appends
+    what the dead producer had sent. The new publisher must ship only what is not there yet."""
+    broker_port = free_port()
+    tansu = spawn_child(
+        [tansu_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{broker_port}",
+         "--advertised-listener-url", f"tcp://127.0.0.1:{broker_port}"],
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+    bootstrap = f"127.0.0.1:{broker_port}"
+    data_dir = tmp_path / "data"
+    servers = []
+    try:
+        wait_until_ready(bootstrap, process=tansu)
+        servers.append(table_api(data_dir, bootstrap).start())
+        table = table_name()
+        topic = create_streamed_table(servers[0].url, table)
+        wait_drained(servers[0].url, 30)
+        outcomes = Outcomes()
+        target = Target(servers[0].url)
+        writers = Writers(target, table, outcomes, threads=4, keys_per_thread=25).start()
+        try:
+            time.sleep(1.0)
+            os.kill(tansu.pid, signal.SIGSTOP)
+            try:
+                time.sleep(1.5)
+                before_kill = metrics(servers[0].url)["cdc_bridge_outbox_rows"]
+                servers[0].process.send_signal(signal.SIGKILL)
+                servers[0].process.wait(10)
+                servers.append(table_api(data_dir, bootstrap).start())  # the broker is still paused
+                after_restart = metrics(servers[1].url)["cdc_bridge_outbox_rows"]
+                switched = time.monotonic()
+                target.set(servers[1].url)
+                time.sleep(1.5)
+            finally:
+                os.kill(tansu.pid, signal.SIGCONT)
+            since = time.monotonic()
+            while outcomes.acked_since(since) < 200 and time.monotonic() < since + 10:
+                time.sleep(0.05)
+        finally:
+            writers.join()
+        url = servers[-1].url
+        assert not writers.unexpected, writers.unexpected[:10]
+        assert before_kill > 100 and after_restart >= before_kill, (before_kill, after_restart)
+        drained = wait_drained(url, 60)
+        assert current_stream_topic(url, table) == topic
+        events = read_topic(bootstrap, topic)
+        verdict = check_exactly_once(events, outcomes, final_versions(url, table, writers.keys()))
+        report("crash with records in flight", acknowledged=verdict.acked, refused=outcomes.count(REFUSED),
+               unknown=outcomes.count(UNKNOWN), unknown_committed=verdict.unknown_committed, events=verdict.events,
+               outbox_rows_at_kill=before_kill, outbox_rows_after_restart=after_restart,
+               published_by_new_server=drained.get("cdc_bridge_events_published_total"),
+               # rows the new publisher found already in Kafka (read back) and only removed:
+               read_back_skipped=after_restart + outcomes.acked_since(switched) - drained.get("cdc_bridge_events_published_total"),
+               sessions=drained.get("cdc_bridge_publisher_sessions_total"))
+        assert not verdict.problems, explain(verdict, servers)
+        assert verdict.events == verdict.acked + verdict.unknown_committed
+    finally:
+        if servers:
+            servers[-1].stop()
+        if tansu.poll() is None:
+            os.kill(tansu.pid, signal.SIGCONT)
+        stop_child(tansu)
+
+
 # -- 3. a durable broker restarted while writes go on --------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""The connector's AWS services, one module per operation family."""

@@ -1,0 +1,191 @@
+"""The DynamoDB Streams API over Kafka: ListStreams, DescribeStream, GetShardIterator,
+GetRecords. A stream is a topic (its metadata from the catalog), a shard a partition, a
+sequence number the record's offset."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from connector import errors
+from connector.context import ConnectorContext
+from connector.errors import ExpiredIteratorException, ResourceNotFoundException, ValidationException
+from connector.ids import InvalidIdentifier, ShardIterator, offset_of, parse_shard_id, sequence_number, shard_id
+from connector.shards import now_ms
+from schemas import codec
+from table_api.protocol import Service
+from table_api.streams import label_millis
+
+SERVICE = Service("dynamodbstreams", "2012-08-10", errors)
+MAX_RECORDS = 1000
+MAX_RESPONSE_BYTES = 1024 * 1024
+
+
+@SERVICE.operation("ListStreams")
+def list_streams(ctx: ConnectorContext, req: dict) -> dict:
+    limit = req.get("Limit", 100)
+    if limit > 100:
+        raise limit_error(limit, 100)
+    streams = [s for s in ctx.catalog.listed(now_ms()) if s["TableName"] == req.get("TableName", s["TableName"])]
+    start = req.get("ExclusiveStartStreamArn")
+    if start is not None:
+        arns = [s["StreamArn"] for s in streams]
+        streams = streams[arns.index(start) + 1:] if start in arns else []
+    page = streams[:limit]
+    result: dict = {"Streams": [{k: s[k] for k in ("StreamArn", "TableName", "StreamLabel")} for s in page]}
+    if len(streams) > limit:
+        result["LastEvaluatedStreamArn"] = page[-1]["StreamArn"]
+    return result
+
+
+@SERVICE.operation("DescribeStream")
+async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
+    stream = await asyncio.to_thread(find_stream, ctx, req["StreamArn"])
+    limit = req.get("Limit", 100)
+    partitions = list(range(stream["Shards"]))
+    start = req.get("ExclusiveStartShardId")
+    if start is not None:
+        partitions = [p for p in partitions if p > shard_partition(stream, start)]
+    page = partitions[:limit]
+    shards = await asyncio.to_thread(lambda: [describe_shard(ctx, stream, p) for p in page])
+    description = {
+        "StreamArn": stream["StreamArn"],
+        "StreamLabel": stream["StreamLabel"],
+        "StreamStatus": stream["StreamStatus"],
+        "StreamViewType": stream["StreamViewType"],
+        "CreationRequestDateTime": stream["CreationRequestDateTime"],
+        "TableName": stream["TableName"],
+        "KeySchema": stream["KeySchema"],
+        "Shards": shards,
+    }
+    if len(partitions) > limit:
+        description["LastEvaluatedShardId"] = shards[-1]["ShardId"]
+    return {"StreamDescription": description}
+
+
+@SERVICE.operation("GetShardIterator")
+async def get_shard_iterator(ctx: ConnectorContext, req: dict) -> dict:
+    stream = await asyncio.to_thread(find_stream, ctx, req["StreamArn"])
+    partition = shard_partition(stream, req["ShardId"])
+    offset = await asyncio.to_thread(iterator_offset, ctx, stream, partition, req)
+    iterator = ShardIterator(stream["StreamArn"], partition, offset, now_ms())
+    return {"ShardIterator": iterator.encode(ctx.settings.iterator_secret)}
+
+
+@SERVICE.operation("GetRecords")
+async def get_records(ctx: ConnectorContext, req: dict) -> dict:
+    limit = req.get("Limit", MAX_RECORDS)
+    if limit > MAX_RECORDS:
+        raise limit_error(limit, MAX_RECORDS)
+    iterator = decode_iterator(ctx, req["ShardIterator"])
+    return await asyncio.to_thread(read_records, ctx, iterator, limit)
+
+
+def read_records(ctx: ConnectorContext, iterator: ShardIterator, limit: int) -> dict:
+    stream = find_stream(ctx, iterator.stream)
+    topic, size = stream["Topic"], 0
+    records: list[dict] = []
+
+    def fits(message) -> bool:
+        nonlocal size
+        record = stream_record(message)
+        size += len(orjson.dumps(record))
+        if size > MAX_RESPONSE_BYTES and records:
+            return False
+        records.append(record)
+        return True
+
+    _, next_offset = ctx.shards.read(topic, iterator.partition, iterator.offset, limit, stream["RetentionMs"], fits)
+    result: dict = {"Records": records}
+    closed = stream["StreamStatus"] == "DISABLED"
+    if not (closed and next_offset >= ctx.shards.end(topic, iterator.partition, closed=True)):
+        following = ShardIterator(stream["StreamArn"], iterator.partition, next_offset, now_ms())
+        result["NextShardIterator"] = following.encode(ctx.settings.iterator_secret)
+    return result
+
+
+def stream_record(message) -> dict:
+    """A Kafka record as DynamoDB Streams shows it."""
+    event = codec.decode_event(codec.unframe(message.value())[1])
+    data = event["dynamodb"]
+    data["ApproximateCreationDateTime"] = data["ApproximateCreationDateTime"] / 1000
+    data["SequenceNumber"] = sequence_number(message.offset())
+    record = {k: event[k] for k in ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion")}
+    record["dynamodb"] = data
+    if "userIdentity" in event:
+        identity = event["userIdentity"]
+        record["userIdentity"] = {"PrincipalId": identity["principalId"], "Type": identity["type"]}
+    return record
+
+
+def find_stream(ctx: ConnectorContext, arn: str) -> dict:
+    stream = ctx.catalog.get(arn)
+    if stream is None:
+        raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
+    return stream
+
+
+def shard_partition(stream: dict, text: str) -> int:
+    try:
+        created_ms, partition = parse_shard_id(text)
+    except InvalidIdentifier:
+        raise ResourceNotFoundException(f"Requested resource not found: Shard: {text} in Stream: {stream['StreamArn']} not found") from None
+    if created_ms != label_millis(stream["StreamLabel"]) or partition >= stream["Shards"]:
+        raise ResourceNotFoundException(f"Requested resource not found: Shard: {text} in Stream: {stream['StreamArn']} not found")
+    return partition
+
+
+def describe_shard(ctx: ConnectorContext, stream: dict, partition: int) -> dict:
+    topic, closed = stream["Topic"], stream["StreamStatus"] == "DISABLED"
+    start = ctx.shards.trim_horizon(topic, partition, stream["RetentionMs"])
+    numbers = {"StartingSequenceNumber": sequence_number(start)}
+    if closed:
+        end = ctx.shards.end(topic, partition, closed=True)
+        numbers["EndingSequenceNumber"] = sequence_number(max(start, end - 1))
+    return {"ShardId": shard_id(label_millis(stream["StreamLabel"]), partition), "SequenceNumberRange": numbers}
+
+
+def iterator_offset(ctx: ConnectorContext, stream: dict, partition: int, req: dict) -> int:
+    kind, topic = req["ShardIteratorType"], stream["Topic"]
+    closed = stream["StreamStatus"] == "DISABLED"
+    if kind == "TRIM_HORIZON":
+        return ctx.shards.trim_horizon(topic, partition, stream["RetentionMs"])
+    if kind == "LATEST":
+        return ctx.shards.end(topic, partition, closed)
+    if kind not in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        raise ValidationException(f"Invalid ShardIteratorType: {kind}")
+    if "SequenceNumber" not in req:
+        raise ValidationException(f"SequenceNumber is required for ShardIteratorType {kind}")
+    try:
+        offset = offset_of(req["SequenceNumber"])
+    except InvalidIdentifier:
+        raise ValidationException(f"Invalid SequenceNumber: {req['SequenceNumber']}") from None
+    if offset >= ctx.shards.end(topic, partition, closed):
+        raise ValidationException(
+            f"Invalid SequenceNumber {req['SequenceNumber']}: beyond the last record of shard {req['ShardId']}"
+        )
+    if offset < ctx.shards.trim_horizon(topic, partition, stream["RetentionMs"]):
+        raise errors.TrimmedDataAccessException()
+    return offset + (kind == "AFTER_SEQUENCE_NUMBER")
+
+
+def decode_iterator(ctx: ConnectorContext, token: str) -> ShardIterator:
+    try:
+        iterator = ShardIterator.decode(token, ctx.settings.iterator_secret)
+    except InvalidIdentifier:
+        raise ValidationException("Invalid ShardIterator") from None
+    age_s = (now_ms() - iterator.issued_ms) / 1000
+    if age_s > ctx.settings.streams_iterator_ttl_s:
+        raise ExpiredIteratorException(
+            f"Iterator expired: it was issued {age_s:.0f} s ago; iterators are valid for "
+            f"{ctx.settings.streams_iterator_ttl_s:.0f} s"
+        )
+    return iterator
+
+
+def limit_error(value: int, maximum: int) -> ValidationException:
+    return ValidationException(
+        f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint: "
+        f"Member must have value less than or equal to {maximum}"
+    )
