@@ -48,7 +48,7 @@ def wait_gone(pid: int, timeout_s: float = 10.0) -> bool:
     return False
 
 
-@pytest.mark.parametrize("command", ["up", "table-api", "broker"])
+@pytest.mark.parametrize("command", ["up", "table-api", "connector", "broker"])
 def test_every_option_of_every_command_is_explained_with_its_environment_variable(command):
     out = subprocess.run([*CLI, command, "--help"], capture_output=True, text=True, check=True).stdout
     blocks = re.split(r"\n(?=  -)", out.split("options:", 1)[1])
