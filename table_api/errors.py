@@ -23,7 +23,8 @@ class AWSError(Exception):
 
     @property
     def type_name(self) -> str:
-        return f"{self.namespace}#{type(self).__name__}"
+        # An empty namespace (Kinesis, JSON 1.1) renders the bare name.
+        return f"{self.namespace}#{type(self).__name__}" if self.namespace else type(self).__name__
 
     def body(self) -> dict[str, Any]:
         return {"__type": self.type_name, "message": self.message, **self.extra}

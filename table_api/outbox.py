@@ -24,7 +24,7 @@ import orjson
 
 from schemas import codec
 from table_api.kafka import Kafka
-from table_api.storage import Outbox, OutboxRow
+from table_api.storage import OutboxRow, Storage
 from table_api.streams import CATALOG_TOPIC
 
 log = logging.getLogger("cdc_bridge.outbox")
@@ -33,17 +33,22 @@ SEQ_HEADER = "cdc-bridge-seq"
 BATCH = 2000
 MAX_IN_FLIGHT = 20_000
 RETRY_DELAY_S = 1.0
+REMOVE_BATCH = 500
+REMOVE_EVERY_S = 0.05
+BACKLOG_LOG_EVERY_S = 10.0
+BACKLOG_WARN_AGE_S = 5.0
 
 
 class Publisher:
     """`active_topics()` names the topics of the enabled streams; `on_lost_topics(topics)`
     replaces the streams whose topics Kafka no longer has."""
 
-    def __init__(self, kafka: Kafka, open_outbox: Callable[[], Outbox], registry,
+    def __init__(self, kafka: Kafka, storage: Storage, registry,
                  active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None]):
         self.kafka = kafka
-        self.outbox = open_outbox()  # the publisher thread's connection
-        self.backlog_outbox = open_outbox()  # the metrics endpoint's connection
+        self.storage = storage
+        self.outbox = storage.outbox()  # the publisher thread's reading connection
+        self.backlog_outbox = storage.outbox()  # the metrics endpoint's connection
         self.backlog_lock = threading.Lock()
         self.registry = registry
         self.registry_started = False
@@ -58,6 +63,8 @@ class Publisher:
         self.published_total = 0
         self.sessions = 0
         self.connected = False
+        self.removed_at = 0.0
+        self.reported_at = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -113,15 +120,17 @@ class Publisher:
                     cursor = row.seq
                     while len(producer) > MAX_IN_FLIGHT and not self.failure:
                         producer.poll(0.05)
+                        self._report_backlog()
                 self._settle(producer, wait_s=0)
         finally:
             self.connected = False
             producer.flush(5)  # what is still queued is re-checked by the next session
-            self._remove_delivered()
+            self._remove_delivered(force=True)
 
     def _settle(self, producer, wait_s: float) -> None:
         producer.poll(0)
         self._remove_delivered()
+        self._report_backlog()
         if wait_s and len(producer) == 0:
             self.wake.wait(wait_s)
             self.wake.clear()
@@ -199,11 +208,31 @@ class Publisher:
 
         return done
 
-    def _remove_delivered(self) -> None:
+    def _report_backlog(self) -> None:
+        """Log the backlog every BACKLOG_LOG_EVERY_S while there is one: a warning once its
+        oldest row waits longer than BACKLOG_WARN_AGE_S (Kafka is unreachable or too slow)."""
+        now = time.monotonic()
+        if now - self.reported_at < BACKLOG_LOG_EVERY_S:
+            return
+        self.reported_at = now
+        rows, oldest_ms = self.outbox_backlog()
+        if not rows:
+            return
+        age = max(0.0, time.time() - oldest_ms / 1000)
+        level = logging.WARNING if age > BACKLOG_WARN_AGE_S else logging.INFO
+        log.log(level, "outbox backlog", extra={"rows": rows, "oldest_age_seconds": round(age, 3),
+                                                "published_total": self.published_total})
+
+    def _remove_delivered(self, force: bool = False) -> None:
+        """Delete shipped rows in batches: each removal is a transaction on the writers' connection."""
+        due = force or len(self.delivered) >= REMOVE_BATCH or time.monotonic() - self.removed_at > REMOVE_EVERY_S
+        if not due:
+            return
         with self.lock:
             seqs, self.delivered = self.delivered, []
+        self.removed_at = time.monotonic()
         if seqs:
-            self.outbox.remove(seqs)
+            self.storage.remove_outbox(seqs)
 
     # -- observability -------------------------------------------------------------------------
 

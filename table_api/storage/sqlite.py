@@ -95,7 +95,9 @@ class SqliteTransaction:
 
 
 class SqliteOutbox:
-    """The publisher's connection: reads never block writers (WAL); removals are short."""
+    """The publisher's reading connection: reads never block writers (WAL). Removals go through
+    the storage's own connection (`SqliteStorage.remove_outbox`): with one writing connection
+    per process, SQLite's busy handler (sleeps of up to 100 ms) never runs."""
 
     def __init__(self, path: str | Path, synchronous: str):
         self.db = connect(path, synchronous)
@@ -106,11 +108,6 @@ class SqliteOutbox:
             (after_seq, limit),
         ).fetchall()
         return [OutboxRow(*row) for row in rows]
-
-    def remove(self, seqs: list[int]) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.executemany("DELETE FROM outbox WHERE seq=?", ((s,) for s in seqs))
-        self.db.execute("COMMIT")
 
     def backlog(self) -> tuple[int, int | None]:
         count, oldest = self.db.execute("SELECT COUNT(*), MIN(created_ms) FROM outbox").fetchone()
@@ -172,6 +169,10 @@ class SqliteStorage:
 
     def outbox(self) -> SqliteOutbox:
         return SqliteOutbox(self.path, self.synchronous)
+
+    def remove_outbox(self, seqs: list[int]) -> None:
+        with self.transaction() as tx:
+            tx.db.executemany("DELETE FROM outbox WHERE seq=?", ((s,) for s in seqs))
 
     def close(self) -> None:
         with self.lock:

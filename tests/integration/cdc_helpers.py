@@ -17,13 +17,19 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import httpx
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from schemas import codec
@@ -317,7 +323,7 @@ def every_type_item(pk: str, version: int, **extra) -> dict:
 
 
 def created_ms(dt: datetime) -> int:
-    return round((dt - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1000)
+    return round((dt - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1000)
 
 
 # -- what a stock AvroDeserializer returns -> wire form (independent of the server's codec) ------

@@ -4,6 +4,7 @@ and process lookup for the embedded broker."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import select
@@ -12,10 +13,15 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from schemas import codec
@@ -142,7 +148,7 @@ class Writers:
     def keys(self) -> list[str]:
         return [f"w{t}-k{k:03d}" for t in range(self.threads_n) for k in range(self.keys_per_thread)]
 
-    def start(self) -> "Writers":
+    def start(self) -> Writers:
         for t in self.threads:
             t.start()
         return self
@@ -301,7 +307,7 @@ def check_exactly_once(events: list[Event], outcomes: Outcomes, final_versions: 
         by_key[e.key].append(e)
     for p, in_partition in by_partition.items():
         in_partition.sort(key=lambda e: e.offset)
-        for a, b in zip(in_partition, in_partition[1:]):
+        for a, b in itertools.pairwise(in_partition):
             if b.seq <= a.seq:
                 problems.append(f"partition {p}: seq not increasing: offset {a.offset} seq {a.seq}, "
                                 f"offset {b.offset} seq {b.seq}")
@@ -371,34 +377,6 @@ def wait_drained(url: str, timeout_s: float) -> dict[str, float]:
     raise AssertionError(f"outbox not drained after {timeout_s}s: {last}")
 
 
-# -- processes ---------------------------------------------------------------------------------
-
-
-def children_of(pid: int) -> set[int]:
-    children = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children |= {int(p) for p in (task / "children").read_text().split()}
-        except FileNotFoundError:
-            pass
-    return children
-
-
-def command_name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except FileNotFoundError:
-        return ""
-
-
-def log_lines(*paths: Path) -> list[str]:
-    lines = []
-    for path in paths:
-        if path.exists():
-            lines += path.read_text(errors="replace").splitlines()
-    return lines
-
-
 # -- a TCP proxy that can cut every connection -------------------------------------------------
 
 
@@ -420,7 +398,7 @@ class TcpProxy:
         self.cuts = 0  # a generation: a connection opened before the last cut is reset
         self.thread = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
 
-    def start(self) -> "TcpProxy":
+    def start(self) -> TcpProxy:
         self.thread.start()
         return self
 
@@ -429,7 +407,7 @@ class TcpProxy:
         while not self.closing.is_set():
             try:
                 client, _ = self.listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -13,10 +13,11 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 from botocore.exceptions import ClientError
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer, KafkaException
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -30,17 +31,14 @@ from tests.integration.cdc_helpers import (
     comparable,
     created_ms,
     every_type_item,
+    latest_label,
     new_client,
     same_item,
     stock_item,
-    latest_label,
     wire,
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-CREATE_TIME = 1  # confluent_kafka.TIMESTAMP_CREATE_TIME
-
 
 @pytest.fixture(scope="module")
 def cdc(endpoint_url):
@@ -255,7 +253,7 @@ def test_every_event_carries_its_envelope_and_kafka_record_metadata(cdc, dynamod
         assert record["SizeBytes"] > 0
         assert before_ms - 1000 <= record["ApproximateCreationDateTime"] <= after_ms + 1000
         # the Kafka record: timestamp, key, headers, framing
-        assert event.timestamp_type == CREATE_TIME
+        assert event.timestamp_type == TIMESTAMP_CREATE_TIME
         assert event.timestamp_ms == record["ApproximateCreationDateTime"]
         assert event.key == record["Keys"] and set(event.key) == {"pk", "sk"}
         assert (event.key_schema_id, event.value_schema_id) == (key_id_, value_id)
@@ -353,7 +351,7 @@ def test_concurrent_updates_of_a_few_items_are_in_write_order_in_one_partition(c
             for n in range(writes_each):
                 pk = items[(n + writer) % len(items)]
                 client.put_item(TableName=table, Item={"pk": {"S": pk}, "writer": {"N": str(writer)}, "n": {"N": str(n)}})
-        except Exception as exc:  # reported below
+        except Exception as exc:  # noqa: BLE001 -- a thread's failure is reported by the test below
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
@@ -373,7 +371,7 @@ def test_concurrent_updates_of_a_few_items_are_in_write_order_in_one_partition(c
         assert len({e.partition for e in item_events}) == 1, f"{pk} is in more than one partition"
         assert [e.name for e in item_events] == ["INSERT"] + ["MODIFY"] * (len(item_events) - 1)
         # each event's old image is the previous event's new image: the events are in write order
-        for previous, event in zip(item_events, item_events[1:]):
+        for previous, event in pairwise(item_events):
             assert event.record["OldImage"] == previous.record["NewImage"], f"{pk}: out of order at offset {event.offset}"
         # and each writer's own writes to the item appear in the order it made them
         seen = defaultdict(list)

@@ -11,6 +11,7 @@ is unknown (the server died with the request in flight) may or may not have an e
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -21,7 +22,14 @@ import uuid
 
 import pytest
 
-from cdc_bridge.broker import docker_answers, free_port, spawn_child, stop_child, tansu_binary, wait_until_ready
+from cdc_bridge.broker import (
+    docker_answers,
+    free_port,
+    spawn_child,
+    stop_child,
+    tansu_binary,
+    wait_until_ready,
+)
 from tests.conftest import ServerProcess, wait_healthy
 from tests.integration.fault_helpers import (
     ACKED,
@@ -35,7 +43,6 @@ from tests.integration.fault_helpers import (
     create_streamed_table,
     current_stream_topic,
     get_version,
-    log_lines,
     metrics,
     read_topic,
     wait_drained,
@@ -73,15 +80,17 @@ def test_every_acknowledged_write_has_exactly_one_event_across_sigkills(broker, 
     seed = int(os.environ.get("CDC_BRIDGE_FAULT_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
     data_dir = tmp_path / "data"
-    servers = [table_api(data_dir, broker.bootstrap_servers).start()]
-    table = table_name()
-    topic = create_streamed_table(servers[0].url, table)
-    outcomes = Outcomes()
-    target = Target(servers[0].url)
-    writers = Writers(target, table, outcomes, threads=4, keys_per_thread=25, seed=seed).start()
-    kills, during_startup, carried_over = 0, 0, []
-    kill_during_startup = rng.randrange(1, 5)  # which restart is killed before it is healthy
+    servers: list[ServerProcess] = []
+    writers = None
     try:
+        servers.append(table_api(data_dir, broker.bootstrap_servers).start())
+        table = table_name()
+        topic = create_streamed_table(servers[0].url, table)
+        outcomes = Outcomes()
+        target = Target(servers[0].url)
+        writers = Writers(target, table, outcomes, threads=4, keys_per_thread=25, seed=seed).start()
+        kills, during_startup, carried_over = 0, 0, []
+        kill_during_startup = rng.randrange(1, 5)  # which restart is killed before it is healthy
         for round_ in range(5):
             # let the writers get going on this server, then kill it at a random moment
             server = servers[-1]
@@ -90,8 +99,7 @@ def test_every_acknowledged_write_has_exactly_one_event_across_sigkills(broker, 
                 during_startup += 1
             else:
                 since = time.monotonic()
-                deadline = since + 10
-                while outcomes.acked_since(since) < 20 and time.monotonic() < deadline:
+                while outcomes.acked_since(since) < 20 and time.monotonic() < since + 10:
                     time.sleep(0.02)
                 time.sleep(rng.uniform(0.05, 1.5))
             server.process.send_signal(signal.SIGKILL)
@@ -100,9 +108,8 @@ def test_every_acknowledged_write_has_exactly_one_event_across_sigkills(broker, 
             restarted = table_api(data_dir, broker.bootstrap_servers)
             servers.append(restarted)
             if round_ + 1 == kill_during_startup:
-                log = open(restarted.log_path, "ab")
-                restarted.data_dir.mkdir(parents=True, exist_ok=True)
-                restarted.process = spawn_child(restarted.argv, env=restarted.env, stdout=log, stderr=log)
+                with open(restarted.log_path, "ab") as log:  # started, not waited for
+                    restarted.process = spawn_child(restarted.argv, env=restarted.env, stdout=log, stderr=log)
                 target.set(restarted.url)
                 continue
             restarted.start()
@@ -113,10 +120,8 @@ def test_every_acknowledged_write_has_exactly_one_event_across_sigkills(broker, 
         since = time.monotonic()
         while outcomes.acked_since(since) < 200 and time.monotonic() < since + 15:
             time.sleep(0.05)
-    finally:
         writers.join()
-    url = servers[-1].url
-    try:
+        url = servers[-1].url
         assert not writers.unexpected, writers.unexpected[:10]
         assert outcomes.count(ACKED) >= 1000, f"too few writes acknowledged: {outcomes.count(ACKED)}"
         drained = wait_drained(url, 60)
@@ -130,7 +135,10 @@ def test_every_acknowledged_write_has_exactly_one_event_across_sigkills(broker, 
         assert not verdict.problems, f"seed {seed}: " + explain(verdict, servers)
         assert verdict.events == verdict.acked + verdict.unknown_committed
     finally:
-        servers[-1].stop()
+        if writers is not None:
+            writers.join()
+        for server in servers:
+            server.stop()
 
 
 # -- 2. the broker paused (SIGSTOP) and cut off (TCP proxy) while writes go on -------------------
@@ -160,7 +168,7 @@ def check_outage(seen: dict) -> None:
         f"p99 {p99:.3f}s, max {latencies[-1]:.3f}s")
     rows = [r for _, r, _ in samples]
     assert rows[-1] > rows[0] + 50, f"{name}: cdc_bridge_outbox_rows did not grow during the outage: {samples}"
-    assert all(b >= a for a, b in zip(rows, rows[1:])), f"{name}: outbox rows shrank with no broker: {samples}"
+    assert all(b >= a for a, b in itertools.pairwise(rows)), f"{name}: outbox rows shrank with no broker: {samples}"
     elapsed, _, age = samples[-1]
     assert age >= elapsed - 1.0, f"{name}: oldest_age_seconds {age} after {elapsed:.1f}s of outage: {samples}"
 
@@ -279,18 +287,19 @@ def test_a_crash_while_the_broker_holds_unacknowledged_records_repeats_none_of_t
         assert current_stream_topic(url, table) == topic
         events = read_topic(bootstrap, topic)
         verdict = check_exactly_once(events, outcomes, final_versions(url, table, writers.keys()))
+        published = drained.get("cdc_bridge_events_published_total")
         report("crash with records in flight", acknowledged=verdict.acked, refused=outcomes.count(REFUSED),
                unknown=outcomes.count(UNKNOWN), unknown_committed=verdict.unknown_committed, events=verdict.events,
                outbox_rows_at_kill=before_kill, outbox_rows_after_restart=after_restart,
-               published_by_new_server=drained.get("cdc_bridge_events_published_total"),
+               published_by_new_server=published,
                # rows the new publisher found already in Kafka (read back) and only removed:
-               read_back_skipped=after_restart + outcomes.acked_since(switched) - drained.get("cdc_bridge_events_published_total"),
+               read_back_skipped=after_restart + outcomes.acked_since(switched) - published,
                sessions=drained.get("cdc_bridge_publisher_sessions_total"))
         assert not verdict.problems, explain(verdict, servers)
         assert verdict.events == verdict.acked + verdict.unknown_committed
     finally:
-        if servers:
-            servers[-1].stop()
+        for server in servers:
+            server.stop()
         if tansu.poll() is None:
             os.kill(tansu.pid, signal.SIGCONT)
         stop_child(tansu)

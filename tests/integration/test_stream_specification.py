@@ -184,7 +184,7 @@ def test_changing_the_view_type_without_disabling_first_is_a_validation_error(cd
     before = describe(dynamodb, name)
     for view_type in ("NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         message = validation_error(dynamodb, name, {"StreamEnabled": True, "StreamViewType": view_type})
-        assert message == f"Table already has an enabled stream: TableName: {name}"
+        assert "already has an enabled stream" in message, message
     after = describe(dynamodb, name)
     assert after["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     assert after["LatestStreamArn"] == before["LatestStreamArn"]
@@ -242,7 +242,7 @@ def assert_client_error(response: httpx.Response, allowed: tuple[str, ...]) -> N
 
 
 @pytest.mark.parametrize("spec,allowed", MALFORMED, ids=[json.dumps(m[0]) for m in MALFORMED])
-def test_malformed_specification_is_a_clean_client_error(cdc, http, dynamodb, tables, spec, allowed):
+def test_malformed_specification_is_a_clean_client_error(http, dynamodb, tables, spec, allowed):
     name = unique_name("spec-bad")
     response = call(http, "CreateTable", {
         "TableName": name, "BillingMode": "PAY_PER_REQUEST",

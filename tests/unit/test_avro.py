@@ -521,3 +521,24 @@ _REGISTERED_VALUE = fastavro.parse_schema(json.loads(value_schema_str()))
 def test_a_stock_reader_reads_any_event(event):
     record = fastavro.schemaless_reader(io.BytesIO(encode_event(event)), _REGISTERED_VALUE, None)
     assert from_avro_event(record) == event
+
+
+# -- the fast codec (schemas/binary.py) against fastavro's generic one ---------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=events())
+def test_fast_codec_writes_the_same_bytes_as_fastavro(event):
+    from schemas.codec import decode_event_with_fastavro, encode_event_with_fastavro
+
+    assert encode_event(event) == encode_event_with_fastavro(event)
+    assert decode_event_with_fastavro(encode_event(event)) == event
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_fast_decoder_rejects_junk_with_value_error_only(data):
+    try:
+        decode_event(data)
+    except ValueError:
+        pass

@@ -1,0 +1,593 @@
+"""The DynamoDB Streams API (`DynamoDBStreams_20120810.*`) of `cdc-bridge up`, black box, over HTTP.
+
+ListStreams (all or one table's, newest first, Limit, ExclusiveStartStreamArn), DescribeStream
+(every field, shard ids in DynamoDB's shape, pagination, a disabled stream's ending sequence
+numbers), GetShardIterator and GetRecords request checks (unknown resources are
+ResourceNotFoundException, malformed input is ValidationException and never a 500), the record
+wire format, the 1 MB response cap, one endpoint for the `dynamodb` and `dynamodbstreams` clients
+via AWS_ENDPOINT_URL, and the study guide's AWS CLI commands.
+
+The session's `endpoint_url` server runs the table service alone, so this module starts its own
+`cdc-bridge up` on the session broker. Reading behaviour end to end (every view type, iterator
+types, retention, iterator lifetime, several connector instances) is tests/integration/test_connector.py.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import boto3
+import orjson
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.api.helpers import aws_error, validation_error
+from tests.conftest import CREDENTIALS, REGION
+from tests.integration.streams_helpers import (
+    MAX_RESPONSE_BYTES,
+    SEQUENCE_NUMBER,
+    SHARD_ID,
+    STREAM_LABEL,
+    assert_error,
+    aws_cli_runner,
+    call,
+    create_stream_table,
+    describe_stream,
+    drain,
+    dynamodb_client,
+    iterator,
+    read_stream,
+    server_log,
+    set_stream,
+    shard_ids,
+    start_up,
+    streams_client,
+    unique_name,
+    wait_status,
+)
+
+pytestmark = pytest.mark.timeout(120)
+
+SHARDS = 4  # `up`'s default --stream-shards
+DESCRIPTION_FIELDS = {"StreamArn", "StreamLabel", "StreamStatus", "StreamViewType", "CreationRequestDateTime",
+                      "TableName", "KeySchema", "Shards"}
+RECORD_FIELDS = {"eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb"}
+
+
+@pytest.fixture(scope="module")
+def server(broker, tmp_path_factory):
+    process = start_up(broker, tmp_path_factory.mktemp("streams-api"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def url(server):
+    return server.url
+
+
+@pytest.fixture(scope="module")
+def ddb(url):
+    return dynamodb_client(url)
+
+
+@pytest.fixture(scope="module")
+def streams(url):
+    return streams_client(url)
+
+
+@pytest.fixture(scope="module")
+def loose(url):
+    """A streams client that sends what it is given (botocore's own parameter checks off)."""
+    return streams_client(url, parameter_validation=False)
+
+
+@pytest.fixture(scope="module")
+def written(ddb, streams):
+    """A table (pk S, sk N) with a NEW_AND_OLD_IMAGES stream and 12 INSERTs over 6 partition keys
+    (so that several shards hold records); returns (table, arn, records by shard id)."""
+    started = time.time()
+    table, arn = create_stream_table(ddb, range_key=True)
+    for i in range(12):
+        ddb.put_item(TableName=table, Item={"pk": {"S": f"p{i % 6}"}, "sk": {"N": str(i)}, "n": {"N": str(i)}})
+    by_shard = read_stream(streams, arn, 12)
+    assert sum(map(len, by_shard.values())) == 12
+    return {"table": table, "arn": arn, "by_shard": by_shard, "started": started, "ended": time.time()}
+
+
+# -- ListStreams ----------------------------------------------------------------------------------
+
+
+def test_list_streams_of_a_table(ddb, streams, written):
+    table = ddb.describe_table(TableName=written["table"])["Table"]
+    listed = streams.list_streams(TableName=written["table"])
+    assert listed["Streams"] == [{"StreamArn": table["LatestStreamArn"], "TableName": written["table"],
+                                  "StreamLabel": table["LatestStreamLabel"]}]
+    assert "LastEvaluatedStreamArn" not in listed
+    assert STREAM_LABEL.match(table["LatestStreamLabel"])
+    assert table["LatestStreamArn"] == f"{table['TableArn']}/stream/{table['LatestStreamLabel']}"
+
+
+def test_list_streams_of_a_table_without_streams(ddb, streams):
+    name = unique_name("nostream")
+    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    assert streams.list_streams(TableName=name)["Streams"] == []
+
+
+def test_list_streams_newest_first_with_pagination(ddb, streams):
+    """Three streams of one table (enable, disable, enable...): all listed, newest first, also
+    when read one page at a time."""
+    table, first = create_stream_table(ddb, "KEYS_ONLY")
+    created = [first]
+    for view_type in ("NEW_IMAGE", "OLD_IMAGE"):
+        set_stream(ddb, table, None)
+        created.append(set_stream(ddb, table, view_type)["LatestStreamArn"])
+    for arn in created:
+        describe_stream(streams, arn)  # each is in the connector's catalog
+    newest_first = created[::-1]
+
+    listed = streams.list_streams(TableName=table)
+    assert [s["StreamArn"] for s in listed["Streams"]] == newest_first
+    assert "LastEvaluatedStreamArn" not in listed
+    labels = [s["StreamLabel"] for s in listed["Streams"]]
+    assert labels == sorted(labels, reverse=True) and len(set(labels)) == 3
+    assert all(s["TableName"] == table for s in listed["Streams"])
+
+    for limit in (1, 2):
+        pages, start = [], None
+        while True:
+            page = streams.list_streams(TableName=table, Limit=limit,
+                                        **({"ExclusiveStartStreamArn": start} if start else {}))
+            pages.append([s["StreamArn"] for s in page["Streams"]])
+            start = page.get("LastEvaluatedStreamArn")
+            if start is None:
+                break
+            assert start == page["Streams"][-1]["StreamArn"]
+            assert len(pages) < 10
+        assert [arn for page in pages for arn in page] == newest_first, f"Limit={limit}: {pages}"
+        assert all(len(page) <= limit for page in pages)
+        assert all(pages), f"Limit={limit}: an empty page {pages}"
+
+    exact = streams.list_streams(TableName=table, Limit=3)
+    assert [s["StreamArn"] for s in exact["Streams"]] == newest_first
+    if "LastEvaluatedStreamArn" in exact:  # allowed on a full page, but then nothing follows
+        rest = streams.list_streams(TableName=table, Limit=3, ExclusiveStartStreamArn=exact["LastEvaluatedStreamArn"])
+        assert rest["Streams"] == [] and "LastEvaluatedStreamArn" not in rest
+
+
+def test_list_all_streams_newest_first(ddb, streams):
+    older_table, older = create_stream_table(ddb)
+    newer_table, newer = create_stream_table(ddb)
+    describe_stream(streams, older)
+    describe_stream(streams, newer)
+    everything = streams.list_streams()
+    arns = [s["StreamArn"] for s in everything["Streams"]]
+    assert older in arns and newer in arns
+    assert arns.index(newer) < arns.index(older)
+    labels = [s["StreamLabel"] for s in everything["Streams"]]
+    assert labels == sorted(labels, reverse=True), "ListStreams is not newest first"
+    if "LastEvaluatedStreamArn" not in everything:  # fewer than 100: page through them two by two
+        paged, start = [], None
+        while True:
+            page = streams.list_streams(Limit=2, **({"ExclusiveStartStreamArn": start} if start else {}))
+            paged += [s["StreamArn"] for s in page["Streams"]]
+            start = page.get("LastEvaluatedStreamArn")
+            if start is None:
+                break
+        assert paged[:arns.index(older) + 1] == arns[:arns.index(older) + 1]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101, 1000])
+def test_list_streams_limit_out_of_range(loose, limit):
+    with validation_error():
+        loose.list_streams(Limit=limit)
+
+
+def test_list_streams_limit_bounds_accepted(streams):
+    streams.list_streams(Limit=1)
+    streams.list_streams(Limit=100)
+
+
+# -- DescribeStream --------------------------------------------------------------------------------
+
+
+def test_describe_stream(ddb, url, written):
+    table = ddb.describe_table(TableName=written["table"])["Table"]
+    response = call(url, "DescribeStream", {"StreamArn": written["arn"]})
+    assert response.status_code == 200, response.text
+    description = response.json()["StreamDescription"]
+    assert DESCRIPTION_FIELDS <= set(description), sorted(description)
+    assert description["StreamArn"] == written["arn"] == table["LatestStreamArn"]
+    assert description["StreamLabel"] == table["LatestStreamLabel"]
+    assert description["StreamStatus"] == "ENABLED"
+    assert description["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert description["TableName"] == written["table"]
+    assert description["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
+                                        {"AttributeName": "sk", "KeyType": "RANGE"}]
+    created = description["CreationRequestDateTime"]
+    assert isinstance(created, (int, float)), created  # epoch seconds on the wire
+    assert written["started"] - 2 <= created <= written["ended"] + 2
+    assert "LastEvaluatedShardId" not in description
+
+    shards = description["Shards"]
+    assert len(shards) == SHARDS
+    ids = [s["ShardId"] for s in shards]
+    assert len(set(ids)) == SHARDS
+    for shard in shards:
+        assert SHARD_ID.match(shard["ShardId"]), shard["ShardId"]
+        numbers = shard["SequenceNumberRange"]
+        assert SEQUENCE_NUMBER.match(numbers["StartingSequenceNumber"]), numbers
+        assert "EndingSequenceNumber" not in numbers, "an enabled stream's shard is open"
+        assert "ParentShardId" not in shard
+        records = written["by_shard"][shard["ShardId"]]
+        if records:  # the first record still inside the retention window
+            assert numbers["StartingSequenceNumber"] == records[0]["dynamodb"]["SequenceNumber"]
+
+
+def test_describe_stream_with_boto3(streams, written):
+    description = streams.describe_stream(StreamArn=written["arn"])["StreamDescription"]
+    assert description["StreamArn"] == written["arn"]
+    assert len(description["Shards"]) == SHARDS
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_describe_stream_pagination(streams, written, limit):
+    everything = [s["ShardId"] for s in streams.describe_stream(StreamArn=written["arn"])["StreamDescription"]["Shards"]]
+    pages, start = [], None
+    while True:
+        description = streams.describe_stream(StreamArn=written["arn"], Limit=limit,
+                                              **({"ExclusiveStartShardId": start} if start else {}))["StreamDescription"]
+        pages.append([s["ShardId"] for s in description["Shards"]])
+        start = description.get("LastEvaluatedShardId")
+        if start is None:
+            break
+        assert start == pages[-1][-1]
+        assert len(pages) <= SHARDS
+    assert [shard for page in pages for shard in page] == everything
+    assert all(0 < len(page) <= limit for page in pages), pages
+
+
+def test_describe_stream_limit_covering_every_shard(streams, written):
+    description = streams.describe_stream(StreamArn=written["arn"], Limit=100)["StreamDescription"]
+    assert len(description["Shards"]) == SHARDS and "LastEvaluatedShardId" not in description
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_describe_stream_limit_below_one(loose, written, limit):
+    with validation_error():
+        loose.describe_stream(StreamArn=written["arn"], Limit=limit)
+
+
+@pytest.mark.parametrize("limit", [101, 1000])
+def test_describe_stream_limit_above_100(loose, written, limit):
+    """DescribeStream's Limit has the upper limit 100, like ListStreams'."""
+    with validation_error():
+        loose.describe_stream(StreamArn=written["arn"], Limit=limit)
+
+
+def test_disabled_stream_is_described_with_ending_sequence_numbers(ddb, streams):
+    table, arn = create_stream_table(ddb, "NEW_IMAGE")
+    for i in range(8):
+        ddb.put_item(TableName=table, Item={"pk": {"S": f"k{i}"}, "v": {"N": str(i)}})
+    by_shard = read_stream(streams, arn, 8)
+    set_stream(ddb, table, None)
+
+    description = wait_status(streams, arn, "DISABLED")
+    assert description["StreamStatus"] == "DISABLED"
+    assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=table)["Streams"]]
+    for shard in description["Shards"]:
+        numbers = shard["SequenceNumberRange"]
+        assert "EndingSequenceNumber" in numbers, shard
+        assert SEQUENCE_NUMBER.match(numbers["EndingSequenceNumber"])
+        records = by_shard[shard["ShardId"]]
+        if records:
+            assert numbers["StartingSequenceNumber"] == records[0]["dynamodb"]["SequenceNumber"]
+            assert numbers["EndingSequenceNumber"] == records[-1]["dynamodb"]["SequenceNumber"]
+        # a closed shard is read to its end: the last page has no NextShardIterator
+        read, following, _ = drain(streams, iterator(streams, arn, shard["ShardId"]))
+        assert following is None
+        assert [r["dynamodb"]["SequenceNumber"] for r in read] == [r["dynamodb"]["SequenceNumber"] for r in records]
+
+
+# -- unknown resources --------------------------------------------------------------------------------
+
+
+def test_unknown_stream_is_resource_not_found(streams, written):
+    table_arn = written["arn"].rsplit("/stream/", 1)[0]
+    unknown = f"{table_arn}/stream/2000-01-01T00:00:00.000"
+    with aws_error("ResourceNotFoundException"):
+        streams.describe_stream(StreamArn=unknown)
+    with aws_error("ResourceNotFoundException"):
+        streams.get_shard_iterator(StreamArn=unknown, ShardId=shard_ids(streams, written["arn"])[0],
+                                   ShardIteratorType="TRIM_HORIZON")
+    missing_table = written["arn"].replace(f"table/{written['table']}/", "table/no-such-table/")
+    with aws_error("ResourceNotFoundException"):
+        streams.describe_stream(StreamArn=missing_table)
+
+
+def test_unknown_shard_is_resource_not_found(streams, written):
+    first = shard_ids(streams, written["arn"])[0]
+    stamp = first.split("-")[1]
+    for unknown in (
+        f"shardId-{stamp}-{SHARDS:08x}",           # one partition past the last
+        f"shardId-{stamp}-ffffffff",
+        f"shardId-{int(stamp) + 1:020d}-00000000",  # another stream's creation time
+        "shardId-00000000000000000000-00000000",
+    ):
+        with aws_error("ResourceNotFoundException"):
+            streams.get_shard_iterator(StreamArn=written["arn"], ShardId=unknown, ShardIteratorType="LATEST")
+
+
+# -- malformed input: ValidationException, never a 500 -----------------------------------------------
+
+
+def malformed_cases():
+    arn = "ARN"  # replaced by the stream's ARN
+    shard = "SHARD"  # replaced by one of its shard ids
+    return {
+        "describe-arn-too-short": ("DescribeStream", {"StreamArn": "arn:aws:dynamodb"}),
+        "describe-arn-not-an-arn": ("DescribeStream", {"StreamArn": "x" * 40}),
+        "describe-arn-not-a-stream-arn": ("DescribeStream", {"StreamArn": "arn:aws:dynamodb:us-east-1:000000000000:table/abc"}),
+        "describe-limit-0": ("DescribeStream", {"StreamArn": arn, "Limit": 0}),
+        "describe-limit-101": ("DescribeStream", {"StreamArn": arn, "Limit": 101}),
+        "describe-start-shard-too-short": ("DescribeStream", {"StreamArn": arn, "ExclusiveStartShardId": "shardId-1"}),
+        "describe-start-shard-not-a-shard-id": ("DescribeStream", {"StreamArn": arn, "ExclusiveStartShardId": "not-a-shard-id-but-long-enough"}),
+        "iterator-type-unknown": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "OLDEST"}),
+        "iterator-shard-too-short": ("GetShardIterator", {"StreamArn": arn, "ShardId": "shardId-1", "ShardIteratorType": "LATEST"}),
+        "iterator-shard-not-a-shard-id": ("GetShardIterator", {"StreamArn": arn, "ShardId": "not-a-shard-id-but-long-enough", "ShardIteratorType": "LATEST"}),
+        "iterator-arn-not-an-arn": ("GetShardIterator", {"StreamArn": "x" * 40, "ShardId": shard, "ShardIteratorType": "LATEST"}),
+        "iterator-at-without-sequence": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER"}),
+        "iterator-after-without-sequence": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER"}),
+        "iterator-sequence-20-digits": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "1" * 20}),
+        "iterator-sequence-41-digits": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "1" * 41}),
+        "iterator-sequence-letters": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "a" * 25}),
+        "iterator-sequence-negative": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": "-" + "1" * 24}),
+        "iterator-sequence-non-ascii-digits": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "١" * 21}),
+        "iterator-sequence-beyond-last": ("GetShardIterator", {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": "9" * 40}),
+        "records-iterator-empty": ("GetRecords", {"ShardIterator": ""}),
+        "records-iterator-garbage": ("GetRecords", {"ShardIterator": "garbage"}),
+        "records-iterator-dots": ("GetRecords", {"ShardIterator": "a.b.c"}),
+        "records-iterator-unicode": ("GetRecords", {"ShardIterator": "é.é"}),
+        "records-iterator-too-long": ("GetRecords", {"ShardIterator": "A" * 2049}),
+        "records-iterator-missing": ("GetRecords", {}),
+        "records-limit-0": ("GetRecords", {"ShardIterator": "ITERATOR", "Limit": 0}),
+        "records-limit-1001": ("GetRecords", {"ShardIterator": "ITERATOR", "Limit": 1001}),
+        "list-limit-0": ("ListStreams", {"Limit": 0}),
+        "list-limit-101": ("ListStreams", {"Limit": 101}),
+        "list-table-name-pattern": ("ListStreams", {"TableName": "not a table name"}),
+        "list-table-name-too-short": ("ListStreams", {"TableName": "ab"}),
+        "list-start-arn-too-short": ("ListStreams", {"ExclusiveStartStreamArn": "arn"}),
+        "list-start-arn-not-an-arn": ("ListStreams", {"ExclusiveStartStreamArn": "x" * 40}),
+    }
+
+
+MALFORMED = malformed_cases()
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_input_is_a_validation_exception(server, url, streams, written, case):
+    operation, body = MALFORMED[case]
+    shard = shard_ids(streams, written["arn"])[0]
+    live = iterator(streams, written["arn"], shard)
+    body = json.loads(json.dumps(body).replace('"ARN"', json.dumps(written["arn"]))
+                      .replace('"SHARD"', json.dumps(shard)).replace('"ITERATOR"', json.dumps(live)))
+    assert_error(call(url, operation, body), "ValidationException", server)
+
+
+@pytest.mark.parametrize("operation, body", [
+    ("ListStreams", b"not json"),
+    ("ListStreams", b"[]"),
+    ("ListStreams", {"Limit": "10"}),
+    ("ListStreams", {"TableName": 5}),
+    ("DescribeStream", {"StreamArn": ["x" * 40]}),
+    ("GetShardIterator", {"StreamArn": {"a": 1}, "ShardId": 1, "ShardIteratorType": None}),
+    ("GetRecords", {"ShardIterator": 12345}),
+    ("GetRecords", {"ShardIterator": "x", "Limit": 1.5}),
+    ("GetRecords", {"ShardIterator": "x", "Limit": 10**30}),
+])
+def test_wrong_json_types_are_client_errors(server, url, operation, body):
+    """A body of the wrong JSON types is AWS's SerializationException (or ValidationException),
+    a 400 either way."""
+    content = body if isinstance(body, bytes) else json.dumps(body)
+    response = call(url, operation, content)
+    assert response.status_code == 400, f"{response.status_code} {response.text}\n{server_log(server)}"
+    assert response.json()["__type"].rpartition("#")[2] in ("SerializationException", "ValidationException")
+
+
+def test_unknown_streams_operation(url):
+    response = call(url, "PutRecords", {})
+    assert response.status_code == 400
+    assert response.json()["__type"].endswith("UnknownOperationException")
+
+
+# -- GetRecords on the wire ---------------------------------------------------------------------------
+
+
+def get_records_raw(url, shard_iterator: str, **extra) -> tuple[dict, int]:
+    response = call(url, "GetRecords", {"ShardIterator": shard_iterator, **extra})
+    assert response.status_code == 200, response.text
+    return response.json(), len(response.content)
+
+
+def test_records_on_the_wire(url, streams, written):
+    """The records exactly as DynamoDB Streams shows them, as JSON."""
+    shard = next(s for s, records in written["by_shard"].items() if records)
+    body, _ = get_records_raw(url, iterator(streams, written["arn"], shard))
+    assert set(body) == {"Records", "NextShardIterator"}
+    assert body["Records"]
+    previous = None
+    for record in body["Records"]:
+        assert set(record) == RECORD_FIELDS, sorted(record)  # no userIdentity for a user's own write
+        assert record["eventName"] == "INSERT"
+        assert record["eventVersion"] == "1.1"
+        assert record["eventSource"] == "aws:dynamodb"
+        assert record["awsRegion"] == REGION
+        assert isinstance(record["eventID"], str) and record["eventID"]
+        data = record["dynamodb"]
+        assert set(data) == {"ApproximateCreationDateTime", "Keys", "NewImage", "SequenceNumber", "SizeBytes",
+                             "StreamViewType"}, sorted(data)
+        assert isinstance(data["ApproximateCreationDateTime"], (int, float))
+        assert written["started"] - 2 <= data["ApproximateCreationDateTime"] <= written["ended"] + 2
+        assert set(data["Keys"]) == {"pk", "sk"}
+        assert data["NewImage"] == {**data["Keys"], "n": data["Keys"]["sk"]}
+        assert SEQUENCE_NUMBER.match(data["SequenceNumber"])
+        assert isinstance(data["SizeBytes"], int) and data["SizeBytes"] >= 1
+        assert data["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+        if previous is not None:
+            assert previous < data["SequenceNumber"]
+        previous = data["SequenceNumber"]
+
+
+def test_approximate_creation_date_time_is_whole_seconds(url, streams, written):
+    """DynamoDB Streams: ApproximateCreationDateTime is epoch seconds "rounded down to the
+    closest second" (the StreamRecord reference)."""
+    shard = next(s for s, records in written["by_shard"].items() if records)
+    body, _ = get_records_raw(url, iterator(streams, written["arn"], shard))
+    values = [r["dynamodb"]["ApproximateCreationDateTime"] for r in body["Records"]]
+    assert all(float(v).is_integer() for v in values), values
+
+
+def test_get_records_limit(streams, written):
+    shard = max(written["by_shard"], key=lambda s: len(written["by_shard"][s]))
+    expected = written["by_shard"][shard]
+    assert len(expected) >= 2
+    page = streams.get_records(ShardIterator=iterator(streams, written["arn"], shard), Limit=1)
+    assert page["Records"] == expected[:1]
+    read, _, pages = drain(streams, page["NextShardIterator"], want=len(expected) - 1, limit=1)
+    assert read == expected[1:]
+    assert all(len(p["Records"]) <= 1 for p in pages)
+    everything = streams.get_records(ShardIterator=iterator(streams, written["arn"], shard), Limit=1000)
+    assert everything["Records"] == expected
+
+
+@pytest.mark.parametrize("limit", [0, 1001])
+def test_get_records_limit_out_of_range(loose, streams, written, limit):
+    shard = shard_ids(streams, written["arn"])[0]
+    with validation_error():
+        loose.get_records(ShardIterator=iterator(streams, written["arn"], shard), Limit=limit)
+
+
+BIG = 300 * 1024  # four items of 300 KB: more than a 1 MB response
+
+
+def test_get_records_response_is_capped_at_1_mb(ddb, url, streams):
+    table, arn = create_stream_table(ddb, "NEW_IMAGE", range_key=True)
+    for i in range(5):  # one partition key: one shard
+        ddb.put_item(TableName=table, Item={"pk": {"S": "big"}, "sk": {"N": str(i)}, "blob": {"S": chr(97 + i) * BIG}})
+    shard = next(s for s, records in read_stream(streams, arn, 5).items() if records)
+    position, sizes, seen = iterator(streams, arn, shard), [], []
+    while len(seen) < 5:
+        body, size = get_records_raw(url, position)
+        assert size <= MAX_RESPONSE_BYTES, f"a GetRecords response of {size} bytes"
+        sizes.append((len(body["Records"]), size))
+        seen += [r["dynamodb"]["Keys"]["sk"]["N"] for r in body["Records"]]
+        position = body["NextShardIterator"]
+    assert seen == ["0", "1", "2", "3", "4"], f"pages (records, bytes): {sizes}"
+
+
+def test_get_records_response_cap_counts_the_whole_response(ddb, url, streams):
+    """Records whose own JSON adds up to just under 1 MB: the response around them (the
+    `{"Records":[...]}` envelope, the commas, NextShardIterator) must still fit in 1 MB."""
+    table, arn = create_stream_table(ddb, "NEW_IMAGE", range_key=True)
+    filler = 340 * 1024
+    for i in range(2):
+        ddb.put_item(TableName=table, Item={"pk": {"S": "edge"}, "sk": {"N": str(i)}, "blob": {"S": "x" * filler}})
+    shard = next(s for s, records in read_stream(streams, arn, 2).items() if records)
+    body, _ = get_records_raw(url, iterator(streams, arn, shard))
+    record_sizes = [len(orjson.dumps(r)) for r in body["Records"]]
+    # a third record sized so that the three records' JSON is 64 bytes short of 1 MB
+    overhead = record_sizes[1] - filler
+    third = MAX_RESPONSE_BYTES - 64 - sum(record_sizes) - overhead
+    ddb.put_item(TableName=table, Item={"pk": {"S": "edge"}, "sk": {"N": "2"}, "blob": {"S": "y" * third}})
+    read_stream(streams, arn, 3)
+    position, seen = iterator(streams, arn, shard), 0
+    while seen < 3:
+        body, size = get_records_raw(url, position)
+        record_bytes = sum(len(orjson.dumps(r)) for r in body["Records"])
+        assert size <= MAX_RESPONSE_BYTES, (
+            f"a GetRecords response of {size} bytes ({len(body['Records'])} records of {record_bytes} bytes)")
+        seen += len(body["Records"])
+        position = body["NextShardIterator"]
+
+
+# -- one endpoint for both clients ----------------------------------------------------------------------
+
+
+def test_aws_endpoint_url_alone_serves_dynamodb_and_dynamodbstreams(url, monkeypatch):
+    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL_DYNAMODBSTREAMS",
+                 "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    session = boto3.session.Session(region_name=REGION, **CREDENTIALS)
+    dynamodb = session.client("dynamodb")
+    streams = session.client("dynamodbstreams")
+    assert dynamodb.meta.endpoint_url == url and streams.meta.endpoint_url == url
+
+    table, arn = create_stream_table(dynamodb, "NEW_IMAGE")
+    item = {"pk": {"S": "one-endpoint"}, "v": {"S": "hello"}}
+    dynamodb.put_item(TableName=table, Item=item)
+    assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=table)["Streams"]]
+    records = [r for rs in read_stream(streams, arn, 1).values() for r in rs]
+    assert [(r["eventName"], r["dynamodb"]["NewImage"]) for r in records] == [("INSERT", item)]
+
+
+# -- the study guide's AWS CLI commands ---------------------------------------------------------------
+
+
+@pytest.fixture
+def example_table(ddb):
+    """ExampleTable (the study guide's fixed name) on this module's server, dropped afterwards."""
+    def drop():
+        try:
+            ddb.delete_table(TableName="ExampleTable")
+        except ddb.exceptions.ResourceNotFoundException:
+            pass
+
+    drop()
+    ddb.create_table(TableName="ExampleTable", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    yield "ExampleTable"
+    drop()
+
+
+def test_study_guide_cli_commands(url, streams, tmp_path, example_table):
+    aws = aws_cli_runner(url, tmp_path)
+    enabled = json.loads(aws("dynamodb", "update-table", "--table-name", "ExampleTable", "--stream-specification",
+                             "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES").stdout)["TableDescription"]
+    arn = enabled["LatestStreamArn"]
+    assert enabled["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    describe_stream(streams, arn)  # in the connector's catalog (milliseconds)
+
+    listed = aws("dynamodbstreams", "list-streams", "--query", "Streams[].StreamArn", "--output", "table").stdout
+    assert arn in listed, listed
+    described = aws("dynamodbstreams", "describe-stream", "--stream-arn", arn,
+                    "--query", "StreamDescription.StreamArn", "--output", "text").stdout
+    assert described.strip() == arn
+
+    item = {"id": {"S": "item-1"}, "message": {"S": "hello streams"}}
+    aws("dynamodb", "put-item", "--table-name", "ExampleTable", "--item", json.dumps(item))
+    # the shard that holds the INSERT (found with boto3, which starts faster than the CLI)
+    shard = next(s for s, records in read_stream(streams, arn, 1).items() if records)
+    shards = aws("dynamodbstreams", "describe-stream", "--stream-arn", arn,
+                 "--query", "StreamDescription.Shards[].ShardId", "--output", "text").stdout.split()
+    assert shard in shards and len(shards) == SHARDS
+    position = aws("dynamodbstreams", "get-shard-iterator", "--stream-arn", arn, "--shard-id", shard,
+                   "--shard-iterator-type", "TRIM_HORIZON", "--query", "ShardIterator", "--output", "text").stdout.strip()
+    records = json.loads(aws("dynamodbstreams", "get-records", "--shard-iterator", position).stdout)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"], r["dynamodb"]["NewImage"]) for r in records] == [
+        ("INSERT", {"id": item["id"]}, item)]
+    assert "OldImage" not in records[0]["dynamodb"]
+
+    aws("dynamodb", "update-table", "--table-name", "ExampleTable", "--stream-specification", "StreamEnabled=false")
+    wait_status(streams, arn, "DISABLED")
+    listed = aws("dynamodbstreams", "list-streams", "--query", "Streams[].StreamArn", "--output", "table").stdout
+    assert arn in listed, "a disabled stream stays listed until its retention has passed"
+    status = aws("dynamodbstreams", "describe-stream", "--stream-arn", arn,
+                 "--query", "StreamDescription.StreamStatus", "--output", "text").stdout
+    assert status.strip() == "DISABLED"
