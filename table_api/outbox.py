@@ -36,7 +36,7 @@ RETRY_DELAY_S = 1.0
 REMOVE_BATCH = 500
 REMOVE_EVERY_S = 0.05
 BACKLOG_LOG_EVERY_S = 10.0
-BACKLOG_WARN_AGE_S = 5.0
+BACKLOG_WARN_AGE_S = 3.0
 
 
 class Publisher:
@@ -64,7 +64,7 @@ class Publisher:
         self.sessions = 0
         self.connected = False
         self.removed_at = 0.0
-        self.reported_at = 0.0
+        self.checked_at = self.logged_at = self.warned_at = -BACKLOG_LOG_EVERY_S
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -209,19 +209,24 @@ class Publisher:
         return done
 
     def _report_backlog(self) -> None:
-        """Log the backlog every BACKLOG_LOG_EVERY_S while there is one: a warning once its
-        oldest row waits longer than BACKLOG_WARN_AGE_S (Kafka is unreachable or too slow)."""
+        """Once a second, look at the backlog: log it at INFO every BACKLOG_LOG_EVERY_S while
+        there is one, and as a WARNING as soon as its oldest row waits longer than
+        BACKLOG_WARN_AGE_S (Kafka is unreachable or too slow), again every BACKLOG_LOG_EVERY_S."""
         now = time.monotonic()
-        if now - self.reported_at < BACKLOG_LOG_EVERY_S:
+        if now - self.checked_at < 1.0:
             return
-        self.reported_at = now
+        self.checked_at = now
         rows, oldest_ms = self.outbox_backlog()
         if not rows:
             return
         age = max(0.0, time.time() - oldest_ms / 1000)
-        level = logging.WARNING if age > BACKLOG_WARN_AGE_S else logging.INFO
-        log.log(level, "outbox backlog", extra={"rows": rows, "oldest_age_seconds": round(age, 3),
-                                                "published_total": self.published_total})
+        fields = {"rows": rows, "oldest_age_seconds": round(age, 3), "published_total": self.published_total}
+        if age > BACKLOG_WARN_AGE_S and now - self.warned_at >= BACKLOG_LOG_EVERY_S:
+            self.warned_at = now
+            log.warning("outbox backlog: events wait for Kafka", extra=fields)
+        elif now - self.logged_at >= BACKLOG_LOG_EVERY_S:
+            self.logged_at = now
+            log.info("outbox backlog", extra=fields)
 
     def _remove_delivered(self, force: bool = False) -> None:
         """Delete shipped rows in batches: each removal is a transaction on the writers' connection."""

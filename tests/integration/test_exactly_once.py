@@ -227,6 +227,8 @@ def test_writes_go_on_while_the_broker_is_down_and_their_events_arrive_once_in_o
                   for i, o in enumerate(outages)})
         assert not verdict.problems, explain(verdict, [server])
         assert verdict.events == verdict.acked
+        # An outage longer than 3 s shows in the logs too (the default level is WARNING).
+        assert '"msg":"outbox backlog: events wait for Kafka"' in server.log_path.read_text()
     finally:
         if server is not None:
             server.stop()

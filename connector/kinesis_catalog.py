@@ -1,0 +1,110 @@
+"""Kinesis stream metadata, kept in the compacted topic `_cdc_bridge_kinesis_streams` (key: the
+stream name, value: the stream as JSON) and rebuilt in memory by tailing it, so any number of
+connector instances serve the same streams with Kafka as the only state.
+
+Whichever instance handles a control-plane request writes the stream's new value; it applies its
+own write as soon as Kafka has acknowledged it (so its answer and its next request see it), and the
+tail applies everyone's writes in log order. A record is applied only if it is newer (a higher
+offset) than what the name already has, so the two paths never go back in time.
+
+A deleted stream leaves a marker (`{"StreamName", "Deleted": true, "NextGeneration"}`) instead of
+a tombstone: a stream created again under the same name continues the topic generation numbers,
+so its topics never collide with the old ones (a deleted topic can linger on a real cluster).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import orjson
+
+from connector.kafka import RecordProducer
+from table_api.kafka import Kafka, Record
+
+CATALOG_TOPIC = "_cdc_bridge_kinesis_streams"
+
+
+class CatalogWriteFailed(RuntimeError):
+    pass
+
+
+class KinesisCatalog:
+    def __init__(self, kafka: Kafka, producer: RecordProducer, topic: str = CATALOG_TOPIC):
+        self.kafka = kafka
+        self.producer = producer
+        self.topic = topic
+        self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
+        self.offsets: dict[str, int] = {}  # name -> offset of the value applied
+        self.offset = -1  # of the last record the tail read
+        self.lock = threading.Lock()
+        self.caught_up = threading.Event()
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.kafka.ensure_topic(self.topic, 1, {"cleanup.policy": "compact"})
+        self.thread = self.kafka.tail(self.topic, self._on_record, self.caught_up.set, self.stop_event)
+        if not self.caught_up.wait(timeout_s):
+            raise TimeoutError(f"the Kinesis catalog {self.topic} could not be read")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(5)
+
+    def _on_record(self, record: Record) -> None:
+        self.offset = record.offset
+        if record.key is not None:
+            self._apply(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
+
+    def _apply(self, name: str, stream: dict | None, offset: int) -> None:
+        with self.lock:
+            if offset > self.offsets.get(name, -1):
+                self.offsets[name] = offset
+                if stream is None:
+                    self.streams.pop(name, None)
+                else:
+                    self.streams[name] = stream
+
+    def get(self, name: str) -> dict | None:
+        """The live stream called `name`, from memory (None: unknown or deleted)."""
+        stream = self.streams.get(name)
+        return None if stream is None or stream.get("Deleted") else stream
+
+    def lookup(self, name: str) -> dict | None:
+        """Like `get`, but a miss first reads the catalog to its current end (a stream another
+        instance created a moment ago). Blocking: call it from a worker thread."""
+        stream = self.get(name)
+        if stream is None:
+            self.sync()
+            stream = self.get(name)
+        return stream
+
+    def next_generation(self, name: str) -> int:
+        stream = self.streams.get(name)
+        if stream is None:
+            return 0
+        if stream.get("Deleted"):
+            return stream["NextGeneration"]
+        return stream["Generations"][-1]["Number"] + 1
+
+    def live(self) -> list[dict]:
+        return sorted((s for s in list(self.streams.values()) if not s.get("Deleted")), key=lambda s: s["StreamName"])
+
+    def sync(self, timeout_s: float = 2.0) -> None:
+        """Wait until every catalog record on Kafka now has been read. Blocking."""
+        end = self.kafka.last_record(self.topic, 0)
+        if end is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while self.offset < end.offset and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    async def publish(self, stream: dict) -> None:
+        """Write a stream's new value and apply it here once Kafka has it."""
+        name = stream["StreamName"]
+        [result] = await self.producer.send(self.topic, [(0, name.encode(), orjson.dumps(stream), None)])
+        if not isinstance(result, int):
+            raise CatalogWriteFailed(str(result))
+        self._apply(name, stream, result)
