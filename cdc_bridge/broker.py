@@ -72,10 +72,20 @@ def _testcontainers_kafka(cancel: threading.Event | None = None) -> Iterator[Bro
     """Apache Kafka (KRaft, one node) in Docker. testcontainers' KafkaContainer only knows the
     Confluent image, so this configures the apache/kafka image directly: the advertised
     listener must name the host port, which is therefore chosen before the container starts."""
+    host_port = free_port()
+    container = kafka_container(host_port)
+    with container:
+        servers = f"127.0.0.1:{host_port}"
+        wait_until_ready(servers, cancel=cancel)
+        log.info("broker ready", extra={"kind": "testcontainers", "bootstrap": servers})
+        yield Broker(servers, "testcontainers")
+
+
+def kafka_container(host_port: int):
+    """A single-node KRaft Apache Kafka container advertising 127.0.0.1:`host_port` (not started)."""
     from testcontainers.core.container import DockerContainer
 
-    host_port = free_port()
-    container = (
+    return (
         DockerContainer(KAFKA_IMAGE)
         .with_bind_ports(9092, host_port)
         .with_env("KAFKA_NODE_ID", "1")
@@ -90,11 +100,6 @@ def _testcontainers_kafka(cancel: threading.Event | None = None) -> Iterator[Bro
         .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
         .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
     )
-    with container:
-        servers = f"127.0.0.1:{host_port}"
-        wait_until_ready(servers, cancel=cancel)
-        log.info("broker ready", extra={"kind": "testcontainers", "bootstrap": servers})
-        yield Broker(servers, "testcontainers")
 
 
 def tansu_binary() -> str:

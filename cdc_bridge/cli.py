@@ -65,13 +65,23 @@ def add_connector(parser: argparse.ArgumentParser) -> None:
                 "(unset: a random key, iterators valid on this instance only)")
     option(parser, "--streams-iterator-ttl-seconds", "CDC_BRIDGE_STREAMS_ITERATOR_TTL_SECONDS", default=900.0, type=float,
            help="lifetime of a DynamoDB Streams shard iterator")
+    option(parser, "--kinesis-iterator-ttl-seconds", "CDC_BRIDGE_KINESIS_ITERATOR_TTL_SECONDS", default=300.0, type=float,
+           help="lifetime of a Kinesis shard iterator (AWS: 5 minutes)")
+    option(parser, "--kinesis-min-retention-hours", "CDC_BRIDGE_KINESIS_MIN_RETENTION_HOURS", default=24, type=int,
+           help="the shortest Kinesis RetentionPeriodHours accepted (AWS: 24); lower it to try the retention trim")
+    option(parser, "--kinesis-shard-limit", "CDC_BRIDGE_KINESIS_SHARD_LIMIT", default=500, type=int,
+           help="open Kinesis shards (Kafka partitions) of all streams together, as AWS's account shard limit")
+    option(parser, "--kinesis-grace-seconds", "CDC_BRIDGE_KINESIS_GRACE_SECONDS", default=2.0, type=float,
+           help="how long a Kinesis stream change waits for every connector instance to see it before acting on "
+                "Kafka: the old shards' ends are fixed this long after UpdateShardCount, topics deleted this long "
+                "after DeleteStream")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cdc-bridge", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="run everything a laptop needs on one port: broker, table service",
+    up = commands.add_parser("up", help="run everything a laptop needs on one port: broker, table service, connector",
                              description="Run the broker (Kafka from KAFKA_BOOTSTRAP_SERVERS, else Docker, else the "
                              "embedded broker) and the table service in the foreground. Ctrl-C stops all of it.")
     add_listener(up)
@@ -89,10 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
            help="the Kafka cluster change events go to")
     add_common(table_api)
 
-    connector = commands.add_parser("connector", help="run the connector alone (DynamoDB Streams API) against a given Kafka",
-                                    description="Serve the DynamoDB Streams API from the Kafka topics the table service writes.")
+    connector = commands.add_parser("connector", help="run the connector alone (DynamoDB Streams and Kinesis APIs) against a given Kafka",
+                                    description="Serve the DynamoDB Streams API from the Kafka topics the table service writes, "
+                                    "and the Kinesis Data Streams API over Kafka topics.")
     add_listener(connector)
     option(connector, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", help="the Kafka cluster to read")
+    option(connector, "--account-id", "CDC_BRIDGE_ACCOUNT_ID", default="000000000000",
+           help="the AWS account id shown in Kinesis stream ARNs")
     add_connector(connector)
     add_common(connector)
 
@@ -165,6 +178,11 @@ def parts_of(args) -> list:
             kafka_bootstrap_servers=args.kafka_bootstrap_servers,
             **({"iterator_secret": args.iterator_secret.encode()} if args.iterator_secret else {}),
             streams_iterator_ttl_s=float(args.streams_iterator_ttl_seconds),
+            account_id=args.account_id,
+            kinesis_iterator_ttl_s=float(args.kinesis_iterator_ttl_seconds),
+            kinesis_min_retention_hours=int(args.kinesis_min_retention_hours),
+            kinesis_shard_limit=int(args.kinesis_shard_limit),
+            kinesis_grace_s=float(args.kinesis_grace_seconds),
         )))
     return parts
 

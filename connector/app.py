@@ -1,16 +1,22 @@
-"""The connector as a part of the server: serves the DynamoDB Streams API from Kafka alone."""
+"""The connector as a part of the server: serves the DynamoDB Streams API and the Kinesis Data
+Streams API from Kafka alone."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from connector.catalog import StreamCatalog
 from connector.context import ConnectorContext
-from connector.kafka import Offsets, ReaderPool
-from connector.operations import dynamodb_streams
+from connector.kafka import Offsets, ReaderPool, RecordProducer
+from connector.kinesis_catalog import KinesisCatalog
+from connector.operations import dynamodb_streams, kinesis_admin, kinesis_records, kinesis_streams
 from connector.settings import Settings
 from connector.shards import Shards
 from table_api.kafka import Kafka
+
+# One Kinesis service: kinesis_admin and kinesis_records register their operations on kinesis_streams.SERVICE.
+KINESIS_MODULES = (kinesis_streams, kinesis_admin, kinesis_records)
 
 
 class Connector:
@@ -18,7 +24,7 @@ class Connector:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.services = [dynamodb_streams.SERVICE]
+        self.services = [dynamodb_streams.SERVICE, kinesis_streams.SERVICE]
         self.context: ConnectorContext | None = None
         self.kafka_servers: str | None = None
 
@@ -29,12 +35,21 @@ class Connector:
         kafka = Kafka(self.kafka_servers)
         catalog = StreamCatalog(kafka)
         catalog.start()
-        shards = Shards(kafka, ReaderPool(self.kafka_servers, self.settings.readers), Offsets(kafka))
-        self.context = ConnectorContext(self.settings, catalog, shards)
+        producer = RecordProducer(kafka)
+        pool = ReaderPool(self.kafka_servers, self.settings.readers)
+        kinesis = KinesisCatalog(kafka, producer, on_deleting=pool.discard)
+        kinesis.start()
+        shards = Shards(kafka, pool, Offsets(kafka))
+        self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
 
     def stop(self) -> None:
         if self.context is not None:
+            for task in list(self.context.tasks):
+                with contextlib.suppress(RuntimeError):  # the loop has closed
+                    task.get_loop().call_soon_threadsafe(task.cancel)
             self.context.catalog.stop()
+            self.context.kinesis.stop()
+            self.context.producer.close()
             self.context.shards.pool.close()
 
     def health(self) -> dict[str, Any]:
@@ -42,6 +57,7 @@ class Connector:
         return {
             "kafka_bootstrap_servers": self.kafka_servers,
             "streams": len(self.context.catalog.streams),
+            "kinesis_streams": len(self.context.kinesis.live()),
             "readers": pool.count,
             "reader_reuses": pool.hits,
             "reader_seeks": pool.seeks,

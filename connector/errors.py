@@ -53,6 +53,9 @@ class Kinesis:
     class ValidationException(KinesisError):
         pass
 
+    class DryRunOperationException(KinesisError):
+        pass
+
     class SerializationException(KinesisError):
         pass
 

@@ -104,6 +104,7 @@ class ReaderPool:
         self.count = 0
         self.lock = threading.Lock()
         self.hits = self.seeks = 0
+        self.discarded: set[str] = set()  # deleted topics: their readers are closed, not kept
 
     def acquire(self, topic: str, partition: int, offset: int) -> PartitionReader:
         with self.lock:
@@ -124,7 +125,23 @@ class ReaderPool:
 
     def release(self, reader: PartitionReader) -> None:
         with self.lock:
+            if reader.where is not None and reader.where[0] in self.discarded:
+                self.count -= 1
+                reader.close()
+                return
             self.idle[id(reader)] = reader
+
+    def discard(self, topics: list[str]) -> None:
+        """Close the readers of topics about to be deleted: librdkafka 2.16 crashes (SIGSEGV) when
+        a consumer stays assigned to a topic the embedded broker has deleted. A reader in use is
+        closed when it comes back."""
+        with self.lock:
+            self.discarded.update(topics)
+            for key, reader in list(self.idle.items()):
+                if reader.where is not None and reader.where[0] in self.discarded:
+                    del self.idle[key]
+                    self.count -= 1
+                    reader.close()
 
     def close(self) -> None:
         with self.lock:

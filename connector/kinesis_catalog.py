@@ -7,6 +7,10 @@ own write as soon as Kafka has acknowledged it (so its answer and its next reque
 tail applies everyone's writes in log order. A record is applied only if it is newer (a higher
 offset) than what the name already has, so the two paths never go back in time.
 
+Every instance closes its readers of a stream's topics when it learns that the stream is DELETING
+(the instance that deletes the topics waits a grace period for that first): librdkafka crashes
+when a consumer stays assigned to a topic the embedded broker deletes.
+
 A deleted stream leaves a marker (`{"StreamName", "Deleted": true, "NextGeneration"}`) instead of
 a tombstone: a stream created again under the same name continues the topic generation numbers,
 so its topics never collide with the old ones (a deleted topic can linger on a real cluster).
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -30,9 +35,11 @@ class CatalogWriteFailed(RuntimeError):
 
 
 class KinesisCatalog:
-    def __init__(self, kafka: Kafka, producer: RecordProducer, topic: str = CATALOG_TOPIC):
+    def __init__(self, kafka: Kafka, producer: RecordProducer, on_deleting: Callable[[list[str]], None],
+                 topic: str = CATALOG_TOPIC):
         self.kafka = kafka
         self.producer = producer
+        self.on_deleting = on_deleting  # called with a DELETING stream's topics, before they go
         self.topic = topic
         self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
         self.offsets: dict[str, int] = {}  # name -> offset of the value applied
@@ -66,6 +73,8 @@ class KinesisCatalog:
                     self.streams.pop(name, None)
                 else:
                     self.streams[name] = stream
+        if stream is not None and stream.get("StreamStatus") == "DELETING":
+            self.on_deleting([g["Topic"] for g in stream["Generations"]])
 
     def get(self, name: str) -> dict | None:
         """The live stream called `name`, from memory (None: unknown or deleted)."""

@@ -100,9 +100,6 @@ class Shard:
         shard["SequenceNumberRange"] = numbers
         return shard
 
-    def overlaps(self, other: Shard) -> bool:
-        return self.starting_hash_key <= other.ending_hash_key and other.starting_hash_key <= self.ending_hash_key
-
 
 _shards: dict[str, tuple[dict, list[Shard]]] = {}  # stream name -> (the stream value, its shards)
 
@@ -119,10 +116,10 @@ def shards_of(stream: dict) -> list[Shard]:
         ends = generation["Ends"]
         current = []
         for partition, (start, end) in enumerate(zip(starts, ending_hash_keys(starts))):
-            shard = Shard(generation["FirstShard"] + partition, generation["Topic"], partition, start, end, (),
-                          generation["OpenedMs"], generation["ClosedMs"], ends[partition] if ends else None)
-            parents = tuple(p.number for p in previous if p.overlaps(shard))
-            current.append(Shard(**{**shard.__dict__, "parents": parents}))
+            parents = tuple(p.number for p in previous if p.starting_hash_key <= end and start <= p.ending_hash_key)
+            current.append(Shard(generation["FirstShard"] + partition, generation["Topic"], partition, start, end,
+                                 parents, generation["OpenedMs"], generation["ClosedMs"],
+                                 ends[partition] if ends else None))
         shards += current
         previous = current
     _shards[stream["StreamName"]] = (stream, shards)

@@ -31,3 +31,14 @@ class Settings:
     # DynamoDB Streams iterators expire after 15 minutes.
     streams_iterator_ttl_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_STREAMS_ITERATOR_TTL_SECONDS", "900")))
     readers: int = field(default_factory=lambda: int(env("CDC_BRIDGE_CONNECTOR_READERS", "64")))
+    account_id: str = field(default_factory=lambda: env("CDC_BRIDGE_ACCOUNT_ID", "000000000000"))
+    # Kinesis shard iterators expire after 5 minutes.
+    kinesis_iterator_ttl_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_KINESIS_ITERATOR_TTL_SECONDS", "300")))
+    # The shortest RetentionPeriodHours accepted (AWS: 24); lower it to test the retention trim.
+    kinesis_min_retention_hours: int = field(default_factory=lambda: int(env("CDC_BRIDGE_KINESIS_MIN_RETENTION_HOURS", "24")))
+    # Open shards of all Kinesis streams together (AWS's default account limit is 500 in us-east-1).
+    kinesis_shard_limit: int = field(default_factory=lambda: int(env("CDC_BRIDGE_KINESIS_SHARD_LIMIT", "500")))
+    # How long a Kinesis stream change waits for every instance to see it before acting on Kafka:
+    # old shards still take records from instances that have not seen UpdateShardCount's new
+    # generation; instances close their readers of a DELETING stream's topics before they go.
+    kinesis_grace_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_KINESIS_GRACE_SECONDS", "2")))

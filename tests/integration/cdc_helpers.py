@@ -23,17 +23,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    TopicPartition,
-)
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from schemas import codec
 from tests.conftest import client_kwargs
+from tests.integration.kafka_reading import read_to_end
 
 CATALOG_TOPIC = "_cdc_bridge_dynamodb_streams"
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -148,33 +142,7 @@ class CdcProbe:
         """Every record of every partition of `topic`, in partition then offset order."""
         count = self.partitions(topic)
         assert count > 0, f"topic {topic} does not exist"
-        reader = Consumer({
-            "bootstrap.servers": self.bootstrap_servers,
-            "group.id": f"cdc-test-reader-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "fetch.wait.max.ms": 5,
-            "auto.offset.reset": "earliest",
-        })
-        try:
-            reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(count)])
-            messages, at_end = [], set()
-            deadline = time.monotonic() + timeout_s
-            while len(at_end) < count:
-                assert time.monotonic() < deadline, f"reading {topic} to its end timed out"
-                message = reader.poll(0.2)
-                if message is None:
-                    continue
-                if message.error():
-                    if message.error().code() == KafkaError._PARTITION_EOF:
-                        at_end.add(message.partition())
-                        continue
-                    raise KafkaException(message.error())
-                at_end.discard(message.partition())
-                messages.append(message)
-            return sorted(messages, key=lambda m: (m.partition(), m.offset()))
-        finally:
-            reader.close()
+        return read_to_end(self.bootstrap_servers, topic, list(range(count)), timeout_s)
 
     def events(self, topic: str, drain: bool = True) -> list[Event]:
         """The stream topic's events, decoded; by default after the outbox has drained, so this is

@@ -15,16 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import httpx
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    TopicPartition,
-)
 from confluent_kafka.admin import AdminClient
 
 from schemas import codec
+from tests.integration.kafka_reading import read_to_end
 
 TARGET = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -242,39 +236,20 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[Even
     metadata = admin.list_topics(topic, timeout=10)
     partitions = sorted(metadata.topics[topic].partitions)
     assert partitions, f"topic {topic} has no partitions"
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"exactly-once-check-{time.time_ns()}",
-                         "enable.auto.commit": False, "enable.partition.eof": True, "fetch.wait.max.ms": 5,
-                         "auto.offset.reset": "earliest"})
     events: list[Event] = []
-    try:
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while len(at_end) < len(partitions):
-            assert time.monotonic() < deadline, f"reading {topic} to its end timed out ({len(events)} read)"
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error():
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(message.partition())
-                    continue
-                raise KafkaException(message.error())
-            at_end.discard(message.partition())
-            headers = dict(message.headers() or ())
-            event = codec.decode_event(codec.unframe(message.value())[1])
-            key = codec.decode_key(codec.unframe(message.key())[1])
-            record = event["dynamodb"]
-            assert key == record["Keys"], (key, record["Keys"])
-            new, old = record.get("NewImage"), record.get("OldImage")
-            events.append(Event(
-                partition=message.partition(), offset=message.offset(),
-                seq=int.from_bytes(headers["cdc-bridge-seq"], "big"),
-                name=event["eventName"], key=record["Keys"]["pk"]["S"],
-                v=int(new["v"]["N"]) if new else None, old_v=int(old["v"]["N"]) if old else None,
-            ))
-    finally:
-        consumer.close()
+    for message in read_to_end(bootstrap, topic, partitions, timeout_s):
+        headers = dict(message.headers() or ())
+        event = codec.decode_event(codec.unframe(message.value())[1])
+        key = codec.decode_key(codec.unframe(message.key())[1])
+        record = event["dynamodb"]
+        assert key == record["Keys"], (key, record["Keys"])
+        new, old = record.get("NewImage"), record.get("OldImage")
+        events.append(Event(
+            partition=message.partition(), offset=message.offset(),
+            seq=int.from_bytes(headers["cdc-bridge-seq"], "big"),
+            name=event["eventName"], key=record["Keys"]["pk"]["S"],
+            v=int(new["v"]["N"]) if new else None, old_v=int(old["v"]["N"]) if old else None,
+        ))
     return events
 
 

@@ -27,7 +27,6 @@ from tests.integration.cdc_helpers import (
     FAST_GROUP,
     VIEW_TYPES,
     CdcProbe,
-    Tables,
     comparable,
     created_ms,
     every_type_item,
@@ -39,20 +38,6 @@ from tests.integration.cdc_helpers import (
 )
 
 pytestmark = pytest.mark.timeout(60)
-
-@pytest.fixture(scope="module")
-def cdc(endpoint_url):
-    probe = CdcProbe(endpoint_url)
-    yield probe
-    probe.close()
-
-
-@pytest.fixture
-def tables(dynamodb):
-    created = Tables(dynamodb)
-    yield created
-    created.delete_all()
-
 
 def topic_of(cdc: CdcProbe, dynamodb, table: str) -> str:
     """The topic of the table's current stream (LatestStreamLabel)."""

@@ -331,26 +331,10 @@ def durable_broker():
         pytest.skip("a broker restart that keeps records needs a durable Kafka: set KAFKA_BOOTSTRAP_SERVERS "
                     "(with CDC_BRIDGE_TEST_KAFKA_RESTART) or run a Docker engine; the embedded broker keeps "
                     "everything in memory and loses it when it stops")
-    from testcontainers.core.container import DockerContainer
-
-    from cdc_bridge.broker import KAFKA_IMAGE
+    from cdc_bridge.broker import kafka_container
 
     host_port = free_port()
-    container = (
-        DockerContainer(KAFKA_IMAGE)
-        .with_bind_ports(9092, host_port)
-        .with_env("KAFKA_NODE_ID", "1")
-        .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
-        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{host_port}")
-        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT")
-        .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
-        .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
-        .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
-        .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
-        .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
-        .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
-    )
+    container = kafka_container(host_port)
     with container:
         bootstrap = f"127.0.0.1:{host_port}"
         wait_until_ready(bootstrap)

@@ -23,7 +23,6 @@ from tests.conftest import REGION, ServerProcess, client_kwargs
 from tests.integration.cdc_helpers import (
     LABEL,
     CdcProbe,
-    Tables,
     create_stream_table,
     latest_label,
     unique_name,
@@ -35,20 +34,6 @@ DEFAULT_SHARDS = 4
 DEFAULT_RETENTION_MS = 24 * 3600 * 1000
 TARGET = "DynamoDB_20120810."
 AMZ_JSON = "application/x-amz-json-1.0"
-
-
-@pytest.fixture(scope="module")
-def cdc(endpoint_url):
-    probe = CdcProbe(endpoint_url)
-    yield probe
-    probe.close()
-
-
-@pytest.fixture
-def tables(dynamodb):
-    created = Tables(dynamodb)
-    yield created
-    created.delete_all()
 
 
 @pytest.fixture(scope="module")
