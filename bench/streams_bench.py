@@ -185,13 +185,41 @@ def prepare(target: Target) -> None:
         raw.close()
 
 
+def total_cpu(procs: list[ServerProcess]) -> float:
+    """utime+stime of these processes and all their descendants, in seconds."""
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(OSError):
+            total += proc.cpu() + sum(proc.child_cpu().values())
+    return total
+
+
+def idle_check(targets: dict[str, Target], seconds: float) -> dict[str, dict[str, float | None]]:
+    """CPU (% of one core) each server process, and apart its children, burns with no request in flight."""
+    windows = {name: CpuWindow(t.process).__enter__() for name, t in targets.items()}
+    time.sleep(seconds)
+    out = {}
+    for name, w in windows.items():
+        w.__exit__(None, None, None)
+        out[name] = {"process": _r((w.server_s or 0.0) / seconds * 100, 1),
+                     "children": None if w.children_s is None else _r(w.children_s / seconds * 100, 1)}
+    return out
+
+
+def idle_text(idle: dict[str, dict[str, float | None]]) -> str:
+    return ", ".join(f"{n} {v['process']}%" + (f" (+{v['children']}% its broker)" if v["children"] is not None else "")
+                     for n, v in idle.items())
+
+
+def connector_health(target: Target) -> dict[str, Any] | None:
+    """Ours: the connector part of /health (partition readers open, reused, repositioned)."""
+    with contextlib.suppress(Exception):
+        return loads(_get(target.port, "/health"))["parts"]["connector"]
+    return None
+
+
 def metrics(port: int) -> dict[str, float]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
+    text = _get(port, "/metrics").decode()
     out = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -279,8 +307,10 @@ def _shards_boto3(client, arn: str) -> list[str]:
 
 
 def drain(target: Target, client_kind: str, expected: int, max_pages_per_shard: int | None = None,
-          timeout_s: float = 600.0) -> dict[str, Any]:
-    """Read the whole stream of the drain table from TRIM_HORIZON, shard after shard."""
+          timeout_s: float = 600.0, stop_after: int = 1, others: list[ServerProcess] = ()) -> dict[str, Any]:
+    """Read the whole stream of the drain table from TRIM_HORIZON, shard after shard; a shard is
+    done after `stop_after` empty pages in a row. `others`: processes whose CPU over the same
+    window is reported (the other server should be idle meanwhile)."""
     arn = target.arns[DRAIN_TABLE]
     perf = time.perf_counter
     keys: set[str] = set()
@@ -327,14 +357,20 @@ def drain(target: Target, client_kind: str, expected: int, max_pages_per_shard: 
             pass
 
     deadline = time.monotonic() + timeout_s
+    setup_s = 0.0  # DescribeStream + GetShardIterator
+    others_cpu0 = total_cpu(list(others))
     t_start = perf()
     try:
         with CpuWindow(target.process) as cpu:
             shards = shard_ids()
+            setup_s += perf() - t_start
             for shard in shards:
+                t0 = perf()
                 it: str | None = iterator(shard)
+                setup_s += perf() - t0
                 last_seq = -1
                 n_shard = 0
+                empties = 0
                 reason = "page limit (warm-up)"
                 # bounded: every page but the last holds at least one record
                 max_pages = max_pages_per_shard if max_pages_per_shard is not None else expected + 10
@@ -350,8 +386,13 @@ def drain(target: Target, client_kind: str, expected: int, max_pages_per_shard: 
                     recs = body.get("Records") or []
                     if not recs:
                         empty_pages += 1
-                        reason = "empty page"
-                        break
+                        empties += 1
+                        reason = "empty page" if stop_after == 1 else f"{stop_after} empty pages in a row"
+                        it = body.get("NextShardIterator")
+                        if empties >= stop_after or not it:
+                            break
+                        continue
+                    empties = 0
                     first = int(recs[0]["dynamodb"]["SequenceNumber"])
                     if first <= last_seq:
                         reason = "sequence numbers not advancing"
@@ -368,6 +409,7 @@ def drain(target: Target, client_kind: str, expected: int, max_pages_per_shard: 
                 stop_reasons[reason] = stop_reasons.get(reason, 0) + 1
                 per_shard[shard] = n_shard
         wall = perf() - t_start
+        others_cpu = total_cpu(list(others)) - others_cpu0
     finally:
         close()
     pm = sorted(page_ms)
@@ -376,12 +418,69 @@ def drain(target: Target, client_kind: str, expected: int, max_pages_per_shard: 
         "count_ok": records == expected == len(keys), "shards": len(per_shard), "per_shard": per_shard,
         "pages": pages, "empty_pages": empty_pages, "stop_reasons": stop_reasons,
         "wall_s": round(wall, 4), "records_per_s": round(records / wall, 1) if wall > 0 else None,
+        "setup_s": round(setup_s, 4),
         "page_p50_ms": _r(percentile(pm, 50)), "page_p99_ms": _r(percentile(pm, 99)),
         "page_max_ms": _r(pm[-1]) if pm else None,
         "server_cpu_s": _r(cpu.server_s), "server_cpu_s_per_1k": _per_1k(cpu.server_s, records),
         "children_cpu_s": _r(cpu.children_s), "children_cpu_s_per_1k": _per_1k(cpu.children_s, records),
         "client_cpu_s_per_1k": _per_1k(cpu.client_s, records),
+        "other_server_cpu_s": round(others_cpu, 3) if others else None,
     }
+
+
+def kafka_floor(target: Target, expected: int, fetch_wait_ms: int, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Ours only: a plain confluent-kafka consumer reads the drain table's topic (every partition)
+    from the beginning to its end on our broker: what Kafka itself delivers on this machine."""
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+    from table_api.streams import topic_name
+
+    health = loads(_get(target.port, "/health"))
+    bootstrap = health["parts"]["table_api"]["kafka_bootstrap_servers"]
+    desc = target.ddb.describe_table(TableName=DRAIN_TABLE)["Table"]
+    topic = topic_name(DRAIN_TABLE, desc["LatestStreamLabel"])
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "streams-bench-floor",
+                         "enable.auto.commit": False, "enable.partition.eof": True,
+                         "fetch.wait.max.ms": fetch_wait_ms, "logger": _QuietLogger()})
+    try:
+        partitions = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        kids0 = target.process.child_cpu()
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        eof: set[int] = set()
+        n = 0
+        t0 = time.perf_counter()
+        while len(eof) < partitions:
+            if time.perf_counter() - t0 > timeout_s or STOP.is_set():
+                break
+            for message in consumer.consume(1000, 0.1):
+                error = message.error()
+                if error is None:
+                    n += 1
+                    eof.discard(message.partition())
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    eof.add(message.partition())
+        wall = time.perf_counter() - t0
+        kids1 = target.process.child_cpu()
+    finally:
+        consumer.close()
+    broker = sum(kids1[p] - kids0.get(p, 0.0) for p in kids1)
+    return {"fetch_wait_max_ms": fetch_wait_ms, "records": n, "complete": n == expected and len(eof) == partitions,
+            "wall_s": round(wall, 3), "records_per_s": round(n / wall, 1) if wall > 0 else None,
+            "broker_cpu_s_per_1k": _per_1k(broker, n)}
+
+
+class _QuietLogger:
+    def log(self, *_args) -> None:
+        pass
+
+
+def _get(port: int, path: str) -> bytes:
+    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().read()
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------- visibility
@@ -552,11 +651,14 @@ def verdict(ok: bool) -> str:
 def drain_line(rep: int, name: str, rec: dict[str, Any]) -> str:
     kids = f" (+broker {fmt(rec['children_cpu_s_per_1k'], 3)})" if rec.get("children_cpu_s_per_1k") is not None else ""
     check = "count OK" if rec["count_ok"] else f"COUNT {rec['records']:,} records / {rec['distinct_keys']:,} keys"
+    other = rec.get("other_server_cpu_s")
+    other = f"; other server meanwhile {other:.2f} s CPU" if other is not None and other >= 0.1 else ""
     return (f"  drain {rep} {rec['client']:5} {name:4}: {fmt(rec['records_per_s']):>8} records/s  "
             f"{rec['records']:,} records in {rec['wall_s']:.2f} s, {rec['pages']} pages "
-            f"(p50 {fmt(rec['page_p50_ms'], 1)} ms, p99 {fmt(rec['page_p99_ms'], 1)} ms) over {rec['shards']} shard(s); "
+            f"(p50 {fmt(rec['page_p50_ms'], 1)} ms, p99 {fmt(rec['page_p99_ms'], 1)} ms, {rec['empty_pages']} empty) "
+            f"over {rec['shards']} shard(s), DescribeStream+GetShardIterator {rec['setup_s'] * 1000:.0f} ms; "
             f"server CPU {fmt(rec['server_cpu_s_per_1k'], 3)} s/1k records{kids}, "
-            f"client CPU {fmt(rec['client_cpu_s_per_1k'], 3)} s/1k; {check}")
+            f"client CPU {fmt(rec['client_cpu_s_per_1k'], 3)} s/1k; {check}{other}")
 
 
 def summarize(report: dict[str, Any], names: list[str], args) -> tuple[list[str], bool]:
@@ -619,6 +721,10 @@ def summarize(report: dict[str, Any], names: list[str], args) -> tuple[list[str]
             verdicts.append(f"drain count on ours = {args.writes:,} in every drain: {verdict(ok)}")
             passed &= ok
     print(f"{'drain count check':44} | " + "; ".join(counts))
+    for rec in report.get("kafka_floor", []):
+        label = f"Kafka floor, fetch.wait.max.ms={rec['fetch_wait_max_ms']}, records/s"
+        print(f"{label:44} | {fmt(rec['records_per_s']):>10} | {'':>10} | {'':>7} | plain confluent-kafka consumer on "
+              f"our broker (the connector's readers use 5 ms); broker CPU {fmt(rec['broker_cpu_s_per_1k'], 3)} s/1k")
     if vis:
         print()
         head = (f"{'change visibility (PutItem -> GetRecords)':44} | {'ours':>10} | {'moto':>10} | {'ratio':>7} | target")
@@ -649,6 +755,9 @@ def summarize(report: dict[str, Any], names: list[str], args) -> tuple[list[str]
           f"call); boto3 {report['meta'].get('boto3')}, one client per server, retries off. The boto3 ceiling is quoted "
           "from shared/benchmarking.md (bench/stub_server.py has no GetRecords answer). Client and servers share "
           f"{os.cpu_count()} cores; server CPU per record is the figure the client does not bound.")
+    for key, label in (("idle_at_start", "at start"), ("idle_before_drains", "before the drains"), ("idle_before_visibility", "before the visibility samples")):
+        if report.get(key):
+            print(f"Idle CPU {label} (% of a core): {idle_text(report[key])}.")
     print(f"Reference: {MOTO_REFERENCE}.")
     print()
     print("Targets:")
@@ -686,13 +795,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--block", type=int, default=100, help="visibility: the servers alternate in blocks of this many samples")
     p.add_argument("--client", choices=["both", "raw", "boto3"], default="both", help="drain clients")
     p.add_argument("--only", choices=SERVERS, help="run against one server only")
+    p.add_argument("--empty-pages", type=int, default=1,
+                   help="a drain is done with a shard after this many empty pages in a row (the issue's rule: 1)")
+    p.add_argument("--no-kafka-floor", dest="kafka_floor", action="store_false",
+                   help="skip reading the drain topic with a plain Kafka consumer on our broker")
     p.add_argument("--poll-timeout", type=float, default=5.0, help="seconds a visibility sample may poll (else: timeout)")
     p.add_argument("--outbox-timeout", type=float, default=300.0, help="seconds to wait for our outbox to empty")
     p.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for each server")
     args = p.parse_args(argv)
-    for name in ("writes", "samples", "drains", "threads", "block"):
+    for name in ("writes", "samples", "drains", "threads", "block", "empty_pages"):
         if getattr(args, name) < 1:
-            p.error(f"--{name} must be at least 1")
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup < 0:
         p.error("--warmup must be >= 0")
     return args
@@ -733,6 +846,9 @@ def main(argv: list[str] | None = None) -> int:
             report["servers"][name] = {"pid": proc.pid, "port": port, "startup_s": round(proc.startup_s, 2),
                                        "children": sorted(kids), "stream_arns": target.arns}
 
+        idle = report["idle_at_start"] = idle_check(targets, 2.0)
+        print(f"idle CPU at start (% of a core, 2 s): {idle_text(idle)}", flush=True)
+
         # 1. load
         print("load:", flush=True)
         for name in names:
@@ -757,7 +873,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             for client in clients:
                 drain(targets[name], client, args.writes, max_pages_per_shard=2)
-        print("drains:", flush=True)
+        idle = report["idle_before_drains"] = idle_check(targets, 2.0)
+        print(f"idle CPU before the drains (% of a core, 2 s): {idle_text(idle)}", flush=True)
+        print(f"drains (a shard is done after {args.empty_pages} empty page(s) in a row):", flush=True)
         for rep in range(1, args.drains + 1):
             for c, client in enumerate(clients):
                 order = names if (rep + c) % 2 else list(reversed(names))
@@ -765,13 +883,32 @@ def main(argv: list[str] | None = None) -> int:
                     target = targets[name]
                     if not target.process.alive():
                         raise ServerFailed(f"{name} died; log tail:\n{target.process.log_tail()}")
-                    rec = drain(target, client, args.writes)
+                    others = [t.process for n, t in targets.items() if n != name]
+                    rec = drain(target, client, args.writes, stop_after=args.empty_pages, others=others)
                     report["drains"].setdefault(name, {}).setdefault(client, []).append(rec)
                     print(drain_line(rep, name, rec), flush=True)
                     if name == "ours" and not rec["count_ok"]:
                         exit_code = 1
 
+        if "ours" in targets:
+            h = report["connector_after_drains"] = connector_health(targets["ours"])
+            if h:
+                print(f"  ours' connector after the drains: {h.get('readers')} partition readers open, "
+                      f"{h.get('reader_reuses')} reuses, {h.get('reader_seeks')} repositionings", flush=True)
+        if args.kafka_floor and "ours" in targets:
+            print("Kafka floor: a plain confluent-kafka consumer reads the drain topic on our broker, every partition, "
+                  "from the beginning to the end", flush=True)
+            report["kafka_floor"] = []
+            for fw in (5, 100):  # 5: the connector readers' fetch.wait.max.ms
+                rec = kafka_floor(targets["ours"], args.writes, fw)
+                report["kafka_floor"].append(rec)
+                print(f"  fetch.wait.max.ms={fw:<3}: {fmt(rec['records_per_s']):>8} records/s  {rec['records']:,} records "
+                      f"in {rec['wall_s']:.2f} s{'' if rec['complete'] else ' (INCOMPLETE)'}; broker CPU "
+                      f"{fmt(rec['broker_cpu_s_per_1k'], 3)} s/1k records", flush=True)
+
         # 3. visibility
+        idle = report["idle_before_visibility"] = idle_check(targets, 2.0)
+        print(f"idle CPU before the visibility samples (% of a core, 2 s): {idle_text(idle)}", flush=True)
         print(f"visibility: {args.samples} samples per server, blocks of {args.block}, alternating", flush=True)
         for name in names:
             follower = followers[name] = Visibility(targets[name], args.poll_timeout)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 
 SEQUENCE_BASE = 10**20  # offset 0 -> "100000000000000000000": 21 digits, string order = offset order
-SHARD_ID = re.compile(r"shardId-(\d{20})-([0-9a-f]{8})")
+SHARD_ID = re.compile(r"shardId-([0-9]{20})-([0-9a-f]{8})")
 
 
 class InvalidIdentifier(ValueError):
@@ -28,7 +28,7 @@ def sequence_number(offset: int) -> str:
 
 
 def offset_of(sequence: str) -> int:
-    if not (sequence.isdigit() and sequence.isascii() and 21 <= len(sequence) <= 40):
+    if not (sequence.isascii() and sequence.isdigit() and 21 <= len(sequence) <= 40):
         raise InvalidIdentifier(sequence)
     offset = int(sequence) - SEQUENCE_BASE
     if offset < 0:

@@ -27,6 +27,7 @@ from connector.ids import (
 from connector.kafka import ReaderPool
 
 READ_WAIT_S = 0.05  # the longest a GetRecords waits for a shard that has records coming
+FIRST_FETCH_WAIT_S = 1.0  # ... or, after a seek, for the first fetch to say where the shard ends
 MAX_RECORDS = 10_000
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 HOUR_MS = 3_600_000
@@ -48,23 +49,30 @@ def new_generation(stream: str, number: int, first_shard: int, starts: list[int]
     return generation
 
 
-_starts: dict[str, list[int]] = {}  # topic -> starting hash keys (a generation's never change)
+_starts: dict[tuple, list[int]] = {}  # a generation's starting hash keys (they never change)
 
 
 def starts_of(generation: dict) -> list[int]:
-    starts = _starts.get(generation["Topic"])
+    key = (generation["Topic"], generation["Shards"], generation["OpenedMs"])
+    starts = _starts.get(key)
     if starts is None:
         explicit = generation.get("Starts")
         starts = [int(s) for s in explicit] if explicit else equal_slices(generation["Shards"])
-        _starts[generation["Topic"]] = starts
+        _starts[key] = starts
     return starts
+
+
+def current_generation(stream: dict) -> tuple[str, int, list[int]]:
+    """(topic, first shard number, starting hash keys) of the generation records go to."""
+    generation = stream["Generations"][-1]
+    return generation["Topic"], generation["FirstShard"], starts_of(generation)
 
 
 def route(stream: dict, key: int) -> tuple[str, int, int]:
     """(topic, partition, shard number) of the open shard whose hash key range holds `key`."""
-    generation = stream["Generations"][-1]
-    partition = slice_of(starts_of(generation), key)
-    return generation["Topic"], partition, generation["FirstShard"] + partition
+    topic, first_shard, starts = current_generation(stream)
+    partition = slice_of(starts, key)
+    return topic, partition, first_shard + partition
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,9 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
     reader = pool.acquire(shard.topic, shard.partition, offset)
     try:
         messages = reader.read(limit, READ_WAIT_S)
+        deadline = time.monotonic() + FIRST_FETCH_WAIT_S
+        while not messages and not reader.end_known() and time.monotonic() < deadline:
+            messages = reader.read(limit, READ_WAIT_S)  # a repositioned reader's first fetch is still out
         base = KINESIS_SEQUENCE_PREFIX + shard.number * 10**20
         records: list[dict] = []
         size, last_ts, stop = 0, None, len(messages)

@@ -5,6 +5,7 @@ sequence number the record's offset."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import orjson
 
@@ -20,6 +21,11 @@ from table_api.streams import label_millis
 SERVICE = Service("dynamodbstreams", "2012-08-10", errors)
 MAX_RECORDS = 1000
 MAX_RESPONSE_BYTES = 1024 * 1024
+ENVELOPE_BYTES = 1024  # {"Records":[...],"NextShardIterator":"..."} around the records, with room
+STREAM_ARN = re.compile(
+    r"arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}/stream/"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}"
+)
 
 
 @SERVICE.operation("ListStreams")
@@ -27,8 +33,10 @@ def list_streams(ctx: ConnectorContext, req: dict) -> dict:
     limit = req.get("Limit", 100)
     if limit > 100:
         raise limit_error(limit, 100)
-    streams = [s for s in ctx.catalog.listed(now_ms()) if s["TableName"] == req.get("TableName", s["TableName"])]
     start = req.get("ExclusiveStartStreamArn")
+    if start is not None:
+        check_stream_arn(start, "exclusiveStartStreamArn")
+    streams = [s for s in ctx.catalog.listed(now_ms()) if s["TableName"] == req.get("TableName", s["TableName"])]
     if start is not None:
         arns = [s["StreamArn"] for s in streams]
         streams = streams[arns.index(start) + 1:] if start in arns else []
@@ -41,10 +49,14 @@ def list_streams(ctx: ConnectorContext, req: dict) -> dict:
 
 @SERVICE.operation("DescribeStream")
 async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
-    stream = await asyncio.to_thread(find_stream, ctx, req["StreamArn"])
     limit = req.get("Limit", 100)
-    partitions = list(range(stream["Shards"]))
+    if limit > 100:
+        raise limit_error(limit, 100)
     start = req.get("ExclusiveStartShardId")
+    if start is not None:
+        check_shard_id(start, "exclusiveStartShardId")
+    stream = await asyncio.to_thread(find_stream, ctx, req["StreamArn"])
+    partitions = list(range(stream["Shards"]))
     if start is not None:
         partitions = [p for p in partitions if p > shard_partition(stream, start)]
     page = partitions[:limit]
@@ -66,6 +78,7 @@ async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
 
 @SERVICE.operation("GetShardIterator")
 async def get_shard_iterator(ctx: ConnectorContext, req: dict) -> dict:
+    check_shard_id(req["ShardId"], "shardId")
     stream = await asyncio.to_thread(find_stream, ctx, req["StreamArn"])
     partition = shard_partition(stream, req["ShardId"])
     offset = await asyncio.to_thread(iterator_offset, ctx, stream, partition, req)
@@ -84,13 +97,13 @@ async def get_records(ctx: ConnectorContext, req: dict) -> dict:
 
 def read_records(ctx: ConnectorContext, iterator: ShardIterator, limit: int) -> dict:
     stream = find_stream(ctx, iterator.stream)
-    topic, size = stream["Topic"], 0
+    topic, size = stream["Topic"], ENVELOPE_BYTES
     records: list[dict] = []
 
     def fits(message) -> bool:
         nonlocal size
         record = stream_record(message)
-        size += len(orjson.dumps(record))
+        size += len(orjson.dumps(record)) + 1  # and its comma
         if size > MAX_RESPONSE_BYTES and records:
             return False
         records.append(record)
@@ -109,7 +122,8 @@ def stream_record(message) -> dict:
     """A Kafka record as DynamoDB Streams shows it."""
     event = codec.decode_event(codec.unframe(message.value())[1])
     data = event["dynamodb"]
-    data["ApproximateCreationDateTime"] = data["ApproximateCreationDateTime"] / 1000
+    # Epoch seconds "rounded down to the closest second", as DynamoDB Streams documents it.
+    data["ApproximateCreationDateTime"] = data["ApproximateCreationDateTime"] // 1000
     data["SequenceNumber"] = sequence_number(message.offset())
     record = {k: event[k] for k in ("eventID", "eventName", "eventVersion", "eventSource", "awsRegion")}
     record["dynamodb"] = data
@@ -119,7 +133,20 @@ def stream_record(message) -> dict:
     return record
 
 
+def check_stream_arn(arn: str, member: str = "streamArn") -> None:
+    if not STREAM_ARN.fullmatch(arn):
+        raise ValidationException(f"Invalid {member[0].upper()}{member[1:]}: {arn} is not a DynamoDB stream ARN")
+
+
+def check_shard_id(text: str, member: str) -> None:
+    try:
+        parse_shard_id(text)
+    except InvalidIdentifier:
+        raise ValidationException(f"Invalid {member[0].upper()}{member[1:]}: {text} is not a shard id") from None
+
+
 def find_stream(ctx: ConnectorContext, arn: str) -> dict:
+    check_stream_arn(arn)
     stream = ctx.catalog.get(arn)
     if stream is None:
         raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")

@@ -12,8 +12,11 @@ its topics are.
 from __future__ import annotations
 
 import asyncio
+import binascii
 import re
 from datetime import datetime
+
+import orjson
 
 from connector.context import ConnectorContext
 from connector.errors import Kinesis
@@ -21,9 +24,56 @@ from connector.ids import InvalidIdentifier, equal_slices, kinesis_stream_arn, p
 from connector.kafka import delete_topics
 from connector.kinesis_shards import Shard, new_generation, now_ms, open_shards, retention_ms, visible_shards
 from table_api.kafka import MAX_MESSAGE_BYTES
-from table_api.protocol import Service
+from table_api.protocol import Service, validate
 
-SERVICE = Service("kinesis", "2013-12-02", Kinesis)
+class KinesisService(Service):
+    """Kinesis's `Service`, with a fast check for PutRecords: walking up to 500 entries through the
+    generic validator costs ~4 us each, more than routing them. The fast check accepts only a
+    request the generic validator would accept, and hands each entry's Data over already decoded
+    (bytes); anything else goes the generic way, so every error keeps the model's wording."""
+
+    def request(self, name: str, body: bytes) -> tuple:
+        if name == "PutRecords" and name in self.handlers:
+            req = self.well_formed_put_records(body)
+            if req is not None:
+                return self.handlers[name], req
+        return super().request(name, body)
+
+    def well_formed_put_records(self, body: bytes) -> dict | None:
+        try:
+            req = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        records = req.get("Records") if isinstance(req, dict) else None
+        if not isinstance(records, list) or not 1 <= len(records) <= 500:
+            return None
+        shapes, members = self.model["shapes"], self.model["shapes"]["PutRecordsInput"]["members"]
+        for member, value in req.items():
+            if member != "Records" and member in members and value is not None:
+                if validate(shapes, members[member]["shape"], value, member):
+                    return None
+        hash_key = re.compile(shapes["HashKey"]["pattern"], re.DOTALL)
+        max_data, decoded = shapes["Data"]["max"], []
+        for entry in records:
+            if type(entry) is not dict:
+                return None
+            data, key, explicit = entry.get("Data"), entry.get("PartitionKey"), entry.get("ExplicitHashKey")
+            if type(data) is not str or type(key) is not str or not 1 <= len(key) <= 256:
+                return None
+            if explicit is not None and (type(explicit) is not str or not hash_key.fullmatch(explicit)):
+                return None
+            try:
+                decoded.append(binascii.a2b_base64(data, strict_mode=True))  # = b64decode(validate=True)
+            except (binascii.Error, ValueError):
+                return None
+            if len(decoded[-1]) > max_data:
+                return None
+        for entry, data in zip(records, decoded):
+            entry["Data"] = data
+        return req
+
+
+SERVICE = KinesisService("kinesis", "2013-12-02", Kinesis)
 E = Kinesis
 ON_DEMAND_SHARDS = 4  # an on-demand stream starts with 4 shards, as on AWS
 ON_DEMAND_STREAM_LIMIT = 50

@@ -20,7 +20,6 @@ import time
 import boto3
 import orjson
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.api.helpers import aws_error, validation_error
 from tests.conftest import CREDENTIALS, REGION
@@ -159,8 +158,8 @@ def test_list_streams_newest_first_with_pagination(ddb, streams):
 
 
 def test_list_all_streams_newest_first(ddb, streams):
-    older_table, older = create_stream_table(ddb)
-    newer_table, newer = create_stream_table(ddb)
+    _, older = create_stream_table(ddb)
+    _, newer = create_stream_table(ddb)
     describe_stream(streams, older)
     describe_stream(streams, newer)
     everything = streams.list_streams()
@@ -366,13 +365,17 @@ def malformed_cases():
 MALFORMED = malformed_cases()
 
 
-@pytest.mark.parametrize("case", list(MALFORMED))
-def test_malformed_input_is_a_validation_exception(server, url, streams, written, case):
-    operation, body = MALFORMED[case]
+@pytest.fixture(scope="module")
+def targets(streams, written) -> dict:
+    """What the malformed requests refer to: the stream, one of its shards, a live iterator."""
     shard = shard_ids(streams, written["arn"])[0]
-    live = iterator(streams, written["arn"], shard)
-    body = json.loads(json.dumps(body).replace('"ARN"', json.dumps(written["arn"]))
-                      .replace('"SHARD"', json.dumps(shard)).replace('"ITERATOR"', json.dumps(live)))
+    return {"ARN": written["arn"], "SHARD": shard, "ITERATOR": iterator(streams, written["arn"], shard)}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_input_is_a_validation_exception(server, url, targets, case):
+    operation, body = MALFORMED[case]
+    body = {k: targets.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     assert_error(call(url, operation, body), "ValidationException", server)
 
 
@@ -576,11 +579,14 @@ def test_study_guide_cli_commands(url, ddb, streams, tmp_path, example_table):
     assert enabled["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     describe_stream(streams, arn)  # in the connector's catalog (milliseconds)
 
-    listed = aws("dynamodbstreams", "list-streams", "--query", "Streams[].StreamArn", "--output", "table").stdout
-    assert arn in listed, listed
-    described = aws("dynamodbstreams", "describe-stream", "--stream-arn", arn,
-                    "--query", "StreamDescription.StreamArn", "--output", "text").stdout
-    assert described.strip() == arn
+    # the study guide's next two commands are independent: run side by side (the CLI starts slowly)
+    listed, described = aws.parallel(
+        ["dynamodbstreams", "list-streams", "--query", "Streams[].StreamArn", "--output", "table"],
+        ["dynamodbstreams", "describe-stream", "--stream-arn", arn, "--query", "StreamDescription.StreamArn",
+         "--output", "text"],
+    )
+    assert arn in listed.stdout, listed.stdout
+    assert described.stdout.strip() == arn
 
     item = {"id": {"S": "item-1"}, "message": {"S": "hello streams"}}
     ddb.put_item(TableName="ExampleTable", Item=item)  # boto3 where the CLI is not what is tested: it starts faster
@@ -594,8 +600,10 @@ def test_study_guide_cli_commands(url, ddb, streams, tmp_path, example_table):
 
     aws("dynamodb", "update-table", "--table-name", "ExampleTable", "--stream-specification", "StreamEnabled=false")
     wait_status(streams, arn, "DISABLED")
-    listed = aws("dynamodbstreams", "list-streams", "--query", "Streams[].StreamArn", "--output", "table").stdout
-    assert arn in listed, "a disabled stream stays listed until its retention has passed"
-    status = aws("dynamodbstreams", "describe-stream", "--stream-arn", arn,
-                 "--query", "StreamDescription.StreamStatus", "--output", "text").stdout
-    assert status.strip() == "DISABLED"
+    listed, status = aws.parallel(
+        ["dynamodbstreams", "list-streams", "--query", "Streams[].StreamArn", "--output", "table"],
+        ["dynamodbstreams", "describe-stream", "--stream-arn", arn, "--query", "StreamDescription.StreamStatus",
+         "--output", "text"],
+    )
+    assert arn in listed.stdout, "a disabled stream stays listed until its retention has passed"
+    assert status.stdout.strip() == "DISABLED"

@@ -23,7 +23,14 @@ import httpx
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import CREDENTIALS, REGION, ServerProcess, client_kwargs
+from cdc_bridge.broker import spawn_child
+from tests.conftest import (
+    CREDENTIALS,
+    REGION,
+    ServerProcess,
+    client_kwargs,
+    wait_healthy,
+)
 
 SECRET = "cdc-bridge-streams-tests-shared-secret"
 STREAMS_TARGET = "DynamoDBStreams_20120810."
@@ -43,15 +50,14 @@ def unique_name(prefix: str = "s") -> str:
 # -- servers -------------------------------------------------------------------------------------
 
 
-def start_up(broker, data_dir: Path, *extra: str) -> ServerProcess:
-    """`cdc-bridge up` (table service + connector on one port) on the session broker."""
-    server = ServerProcess("up", data_dir, "--kafka-bootstrap-servers", broker.bootstrap_servers,
-                           "--iterator-secret", SECRET, *extra)
-    return server.start()
+def up_server(broker, data_dir: Path, *extra: str) -> ServerProcess:
+    """`cdc-bridge up` (table service + connector on one port) on the session broker; not started."""
+    return ServerProcess("up", data_dir, "--kafka-bootstrap-servers", broker.bootstrap_servers,
+                         "--iterator-secret", SECRET, *extra)
 
 
-def start_connector(broker, data_dir: Path, *extra: str, secret: str = SECRET) -> ServerProcess:
-    """`cdc-bridge connector` alone on the session broker.
+def connector_server(broker, data_dir: Path, *extra: str, secret: str = SECRET) -> ServerProcess:
+    """`cdc-bridge connector` alone on the session broker; not started.
 
     ServerProcess always passes `--data-dir`, which the `connector` subcommand does not accept
     (it has no durable state): the option is taken out of the argv again."""
@@ -59,7 +65,28 @@ def start_connector(broker, data_dir: Path, *extra: str, secret: str = SECRET) -
                            "--iterator-secret", secret, *extra)
     at = server.argv.index("--data-dir")
     del server.argv[at:at + 2]
-    return server.start()
+    return server
+
+
+def start_up(broker, data_dir: Path, *extra: str) -> ServerProcess:
+    return up_server(broker, data_dir, *extra).start()
+
+
+def start_all(servers: list[ServerProcess], timeout_s: float = 60.0) -> None:
+    """Start several servers side by side. The children are spawned from this thread: spawn_child
+    ties each child to the thread that spawned it (PR_SET_PDEATHSIG), so a worker thread must
+    not spawn them."""
+    try:
+        for server in servers:
+            server.data_dir.mkdir(parents=True, exist_ok=True)
+            with open(server.log_path, "ab") as log:  # the child keeps its own descriptors
+                server.process = spawn_child(server.argv, env=server.env, stdout=log, stderr=log)
+        for server in servers:
+            wait_healthy(server.url, timeout_s, server.process, server.log_path)
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
 
 
 def server_log(server: ServerProcess, lines: int = 40) -> str:
@@ -224,11 +251,24 @@ def aws_cli_runner(endpoint_url: str, tmp_path: Path):
     }
     aws = str(Path(sys.executable).with_name("aws"))
 
-    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run([aws, "--endpoint-url", endpoint_url, *args], env=env,
-                                capture_output=True, text=True, timeout=60)
-        if check and result.returncode != 0:
+    def check(args, result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+        if result.returncode != 0:
             raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}): {result.stderr}")
         return result
 
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return check(args, subprocess.run([aws, "--endpoint-url", endpoint_url, *args], env=env,
+                                          capture_output=True, text=True, timeout=60, check=False))
+
+    def parallel(*commands: list[str]) -> list[subprocess.CompletedProcess]:
+        """Independent commands side by side; their results in order."""
+        running = [subprocess.Popen([aws, "--endpoint-url", endpoint_url, *args], env=env, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in commands]
+        results = []
+        for args, process in zip(commands, running):
+            stdout, stderr = process.communicate(timeout=60)
+            results.append(check(args, subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)))
+        return results
+
+    run.parallel = parallel
     return run

@@ -13,7 +13,14 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from connector.ids import InvalidIdentifier, ShardIterator, offset_of, parse_shard_id, sequence_number, shard_id
+from connector.ids import (
+    InvalidIdentifier,
+    ShardIterator,
+    offset_of,
+    parse_shard_id,
+    sequence_number,
+    shard_id,
+)
 
 KAFKA_OFFSETS = st.integers(min_value=0, max_value=2**63 - 1)  # a Kafka offset is a signed 64-bit int
 # Every offset whose sequence number still fits DynamoDB's 40 digits.
