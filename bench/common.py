@@ -440,3 +440,24 @@ class Stub(ServerProcess):
         super().__init__("stub", [sys.executable, str(STUB_SCRIPT), str(port)],
                          ready=lambda: http_status(port, "/health") == 200, log_path=log_path)
         self.port = port
+
+
+def signed_headers(client, call: Callable[[Any], Any], names: tuple[str, ...] = ("Authorization", "X-Amz-Date")) -> dict[str, str]:
+    """Headers of one real boto3 request made by `call(client)` (by default its SigV4 Authorization
+    and X-Amz-Date), to replay on raw requests: kinesalite wants both, moto the first."""
+    seen: dict[str, str] = {}
+
+    def capture(request, **_):
+        for name in names:
+            value = request.headers.get(name)
+            if value is not None and name not in seen:
+                seen[name] = value.decode() if isinstance(value, bytes) else value
+
+    client.meta.events.register("before-send", capture)
+    try:
+        call(client)
+    finally:
+        client.meta.events.unregister("before-send", capture)
+    if not seen:
+        raise RuntimeError("boto3 sent no request")
+    return seen

@@ -776,12 +776,16 @@ def meta() -> dict[str, Any]:
             return v(mod)
         return None
 
-    commit = None
+    commit, dirty = None, None
     with contextlib.suppress(Exception):
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=5, check=False).stdout.strip() or None
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=False).stdout.split("\n")
+        dirty = [line[3:] for line in dirty if line.strip()]
     return {"python": platform.python_version(), "cpus": os.cpu_count(), "boto3": version("boto3"),
-            "moto": version("moto"), "git_head": commit, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "moto": version("moto"), "git_head": commit, "git_modified_files": dirty,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -142,7 +142,9 @@ def spawn_child(argv: list[str], **kwargs) -> subprocess.Popen:
 
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec. PR_SET_PDEATHSIG=1 (Linux): SIGKILL us when the
-    # parent exits. A new process group keeps a terminal's Ctrl-C from reaching the child
+    # parent exits -- strictly, when the parent's *thread* that forked us exits, so spawn only
+    # from threads that live as long as the child should (the main thread, or the server's
+    # executor threads, which live until shutdown). A new process group keeps a terminal's Ctrl-C from reaching the child
     # directly: the parent decides the shutdown order.
     os.setpgrp()
     with contextlib.suppress(Exception):

@@ -94,7 +94,7 @@ def _unb64(text: str) -> bytes:
 # A sequence number is "49", the shard number (12 digits) and the Kafka offset (20 digits): 34
 # digits, unique per stream, and within a shard its string order is the offset order.
 
-KINESIS_SHARD_ID = re.compile(r"shardId-(\d{12})")
+KINESIS_SHARD_ID = re.compile(r"shardId-([0-9]{12})")
 KINESIS_SEQUENCE_PREFIX = 49 * 10**32
 KINESIS_SEQUENCE_DIGITS = 34
 HASH_KEYS = 2**128  # the hash key space: MD5 of a partition key as a 128-bit big-endian integer
@@ -130,7 +130,7 @@ def kinesis_stream_arn(region: str, account: str, name: str) -> str:
 
 def parse_kinesis_stream_arn(arn: str) -> tuple[str, str, str]:
     """(region, account, stream name)."""
-    match = re.fullmatch(r"arn:aws[a-z-]*:kinesis:([^:]*):(\d{12}):stream/([a-zA-Z0-9_.-]{1,128})", arn)
+    match = re.fullmatch(r"arn:aws[a-z-]*:kinesis:([^:]*):([0-9]{12}):stream/([a-zA-Z0-9_.-]{1,128})", arn)
     if match is None:
         raise InvalidIdentifier(arn)
     return match[1], match[2], match[3]

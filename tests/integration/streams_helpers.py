@@ -50,22 +50,16 @@ def unique_name(prefix: str = "s") -> str:
 # -- servers -------------------------------------------------------------------------------------
 
 
-def up_server(broker, data_dir: Path, *extra: str) -> ServerProcess:
+def up_server(broker, data_dir: Path, *extra: str, env: dict | None = None) -> ServerProcess:
     """`cdc-bridge up` (table service + connector on one port) on the session broker; not started."""
     return ServerProcess("up", data_dir, "--kafka-bootstrap-servers", broker.bootstrap_servers,
-                         "--iterator-secret", SECRET, *extra)
+                         "--iterator-secret", SECRET, *extra, env=env)
 
 
 def connector_server(broker, data_dir: Path, *extra: str, secret: str = SECRET) -> ServerProcess:
-    """`cdc-bridge connector` alone on the session broker; not started.
-
-    ServerProcess always passes `--data-dir`, which the `connector` subcommand does not accept
-    (it has no durable state): the option is taken out of the argv again."""
-    server = ServerProcess("connector", data_dir, "--kafka-bootstrap-servers", broker.bootstrap_servers,
-                           "--iterator-secret", secret, *extra)
-    at = server.argv.index("--data-dir")
-    del server.argv[at:at + 2]
-    return server
+    """`cdc-bridge connector` alone on the session broker; not started."""
+    return ServerProcess("connector", data_dir, "--kafka-bootstrap-servers", broker.bootstrap_servers,
+                         "--iterator-secret", secret, *extra)
 
 
 def start_up(broker, data_dir: Path, *extra: str) -> ServerProcess:

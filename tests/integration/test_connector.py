@@ -3,10 +3,10 @@ DynamoDB Streams API of `cdc-bridge up` (one endpoint, boto3), read from Kafka.
 
 Every view type (count, order per item, images), LATEST / AT_SEQUENCE_NUMBER /
 AFTER_SEQUENCE_NUMBER positions, GetRecords Limit and pagination, a disabled stream's shards
-ending, latency (an empty shard answers at once, a new record is seen within milliseconds),
-tampered and forged iterators (another secret included), two connector instances sharing one
-iterator secret, and, on a
-server with a retention of 1.8 s and an iterator lifetime of 3 s: exact trimming on read,
+ending, latency on a connector whose reader pool is in full use (an empty shard answers at once,
+a new record is seen within milliseconds, also on a stream just enabled), tampered and forged
+iterators (another secret included), two connector instances sharing one iterator secret, and,
+on a server with a retention of 1.8 s and an iterator lifetime of 3 s: exact trimming on read,
 TRIM_HORIZON inside the window, TrimmedDataAccessException, ExpiredIteratorException, and
 disabled streams dropping out of ListStreams once their retention has passed.
 
@@ -15,7 +15,6 @@ UpdateItem is not implemented yet: a PutItem over an existing item is the MODIFY
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from datetime import datetime
@@ -52,13 +51,18 @@ RETENTION_S = 1.8  # --stream-retention-hours 0.0005 on the short server
 ITERATOR_TTL_S = 3.0  # --streams-iterator-ttl-seconds on the short server
 
 
+POOL_SIZE = 8  # the main server's connector reader pool (CDC_BRIDGE_CONNECTOR_READERS)
+
+
 @pytest.fixture(scope="module")
 def servers(broker, tmp_path_factory):
     """Started side by side: `up` (default retention and iterator lifetime), a second connector
     instance with the same iterator secret, and an `up` whose streams keep records for 1.8 s
     (one shard each) and whose iterators live 3 s."""
     started = {
-        "main": up_server(broker, tmp_path_factory.mktemp("connector-main")),
+        # A small reader pool, so that the latency tests can fill it.
+        "main": up_server(broker, tmp_path_factory.mktemp("connector-main"),
+                          env={"CDC_BRIDGE_CONNECTOR_READERS": str(POOL_SIZE)}),
         "second": connector_server(broker, tmp_path_factory.mktemp("connector-second")),
         "short": up_server(broker, tmp_path_factory.mktemp("connector-short"),
                            "--stream-retention-hours", str(RETENTION_S / 3600),
@@ -285,7 +289,6 @@ def test_disabled_stream_ends_its_shards(ddb, streams):
 
 # -- latency -------------------------------------------------------------------------------------------
 
-POOL_SIZE = int(os.environ.get("CDC_BRIDGE_CONNECTOR_READERS", "64"))  # the connector's reader pool
 READ_WAIT_S = 0.05  # what a GetRecords that does not answer at once waits (connector/shards.py)
 
 
@@ -295,17 +298,15 @@ def readers_in_use(server) -> int:
 
 @pytest.fixture
 def busy_connector(main, ddb, streams):
-    """The main server's connector after more shard positions than its reader pool holds have
-    been read (as on any server with many consumers): new positions now recycle readers."""
-    need = POOL_SIZE - readers_in_use(main) + 4
-    if need > 0:
-        table, arn = create_stream_table(ddb, "KEYS_ONLY", range_key=True)
-        for i in range(need):
-            ddb.put_item(TableName=table, Item={**key("pool"), "sk": {"N": str(i)}})
-        shard = single_shard(streams, arn, need)
-        numbers = seqs(drain(streams, iterator(streams, arn, shard), want=need)[0])
-        for number in reversed(numbers):  # each read leaves its reader where no later read starts
-            streams.get_records(ShardIterator=iterator(streams, arn, shard, "AT_SEQUENCE_NUMBER", number), Limit=1)
+    """The main server's connector once every reader of its pool has read a topic of its own
+    (as on any server with many consumers): shards of a new stream now recycle readers."""
+    for _ in range(POOL_SIZE):
+        if readers_in_use(main) >= POOL_SIZE:
+            break
+        table, arn = create_stream_table(ddb, "KEYS_ONLY")
+        ddb.put_item(TableName=table, Item=key("pool"))
+        for shard in shard_ids(streams, arn):
+            streams.get_records(ShardIterator=iterator(streams, arn, shard))
     assert readers_in_use(main) == POOL_SIZE
     return main
 
@@ -357,6 +358,28 @@ def test_a_new_record_is_seen_within_milliseconds(busy_connector, ddb, streams):
         delays.append(time.perf_counter() - started)
         assert [r["dynamodb"]["Keys"]["sk"]["N"] for r in got] == [str(i)]
     assert max(delays) < 0.5, f"put -> visible through LATEST polling took {[round(d * 1000) for d in delays]} ms"
+
+
+def test_a_new_streams_first_record_is_seen_within_milliseconds(busy_connector, ddb, streams):
+    """A consumer that starts on a stream the moment it is enabled (LATEST on every shard) sees
+    the first write within 500 ms, also when the connector recycles readers for the new shards.
+    Three new streams in turn."""
+    delays = []
+    for attempt in range(3):
+        table, arn = create_stream_table(ddb, "KEYS_ONLY")
+        positions = {shard: iterator(streams, arn, shard, "LATEST") for shard in shard_ids(streams, arn)}
+        started = time.perf_counter()
+        ddb.put_item(TableName=table, Item=key(f"first-{attempt}"))
+        seen: list[dict] = []
+        while not seen and time.perf_counter() - started < 5:
+            for shard, position in positions.items():
+                page = streams.get_records(ShardIterator=position)
+                seen += page["Records"]
+                positions[shard] = page["NextShardIterator"]
+        delays.append(time.perf_counter() - started)
+        assert [r["dynamodb"]["Keys"] for r in seen] == [key(f"first-{attempt}")]
+    assert max(delays) < 0.5, (
+        f"put -> visible through LATEST polling of a new stream took {[round(d * 1000) for d in delays]} ms")
 
 
 # -- iterators: tampered, forged, shared ----------------------------------------------------------------

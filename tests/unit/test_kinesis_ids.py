@@ -65,7 +65,7 @@ def test_shard_ids_have_kinesis_shape_and_round_trip(number):
     assert parse_kinesis_shard_id(shard) == number
 
 
-@pytest.mark.parametrize("text", ["shardId-1", "shardId-00000000000a", "shardId-00000000000000000000-00000001", "x"])
+@pytest.mark.parametrize("text", ["shardId-1", "shardId-00000000000a", "shardId-" + "\u0660" * 12, "shardId-00000000000000000000-00000001", "x"])
 def test_anything_else_is_not_a_shard_id(text):
     with pytest.raises(InvalidIdentifier):
         parse_kinesis_shard_id(text)
