@@ -48,16 +48,20 @@ class PartitionReader:
         self.where, self.position = (topic, partition), offset
         self.buffer.clear()
 
-    def read(self, limit: int, wait_s: float) -> list[Message]:
-        """Up to `limit` records from `position`; returns early at the end of the partition."""
+    def read(self, limit: int, wait_s: float, patience_s: float = 1.0) -> list[Message]:
+        """Up to `limit` records from `position`; returns at once at the end of the partition.
+        After `wait_s` it returns what it has; but while it has nothing and the high watermark
+        says records are there (a slow fetch), it waits up to `patience_s` for them, so that an
+        empty answer means an empty shard."""
         out: list[Message] = []
         while self.buffer and len(out) < limit:
             out.append(self.buffer.popleft())
-        deadline = time.monotonic() + wait_s
+        started = time.monotonic()
         while len(out) < limit and not self.at_end(out):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            elapsed = time.monotonic() - started
+            if elapsed >= patience_s or (elapsed >= wait_s and (out or not self.records_ahead())):
                 break
+            remaining = patience_s - elapsed
             # consume() waits its whole timeout unless `limit` records come: short slices let the
             # watermark check above end the read as soon as the shard is drained.
             batch = self.consumer.consume(limit - len(out), timeout=min(remaining, POLL_SLICE_S))
@@ -78,6 +82,12 @@ class PartitionReader:
         self.buffer.extendleft(reversed(messages))
         if messages:
             self.position = messages[0].offset()
+
+    def records_ahead(self) -> bool:
+        """The high watermark is known and beyond our position."""
+        topic, partition = self.where
+        _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        return high >= 0 and self.position < high
 
     def at_end(self, pending: list[Message]) -> bool:
         next_offset = pending[-1].offset() + 1 if pending else self.position
@@ -275,7 +285,9 @@ class RecordProducer:
 
     def __init__(self, kafka: Kafka, delivery_timeout_s: float = 30.0):
         self.kafka = kafka
-        self.producer = kafka.producer(**{"message.timeout.ms": int(delivery_timeout_s * 1000)})
+        # linger.ms=1: a lone PutRecord waits ~1 ms more than with 0 (measured p50 2.2 vs 1.1 ms),
+        # but PutRecords of 500 ran ~25 % faster (librdkafka's threads spin less on 2 cores).
+        self.producer = kafka.producer(**{"message.timeout.ms": int(delivery_timeout_s * 1000), "linger.ms": 1})
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._poll, name="kinesis-producer", daemon=True)
         self.thread.start()

@@ -25,8 +25,21 @@ class Shards:
     closed_ends: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def trim_horizon(self, topic: str, partition: int, retention_ms: int) -> int:
-        """The oldest record inside the retention window (the end when there is none)."""
-        return self.offsets.first_at_or_after(topic, partition, now_ms() - retention_ms)
+        """The oldest record inside the retention window (the end when there is none).
+
+        Usually the partition's first record is inside the window: a pooled reader reads it and
+        stays positioned there, so the GetRecords that follows a TRIM_HORIZON iterator continues
+        without a seek. Otherwise the offset is searched by time."""
+        cutoff = now_ms() - retention_ms
+        reader = self.pool.acquire(topic, partition, 0)  # offset 0 resets to the first record kept
+        try:
+            first = reader.read(1, READ_WAIT_S)
+            reader.unread(first)
+        finally:
+            self.pool.release(reader)
+        if first and first[0].timestamp()[1] >= cutoff:
+            return first[0].offset()
+        return self.offsets.first_at_or_after(topic, partition, cutoff)
 
     def end(self, topic: str, partition: int, closed: bool = False) -> int:
         if closed and (topic, partition) in self.closed_ends:
