@@ -6,7 +6,7 @@ AFTER_SEQUENCE_NUMBER positions, GetRecords Limit and pagination, a disabled str
 ending, latency on a connector whose reader pool is in full use (an empty shard answers at once,
 a new record is seen within milliseconds, also on a stream just enabled), tampered and forged
 iterators (another secret included), two connector instances sharing one iterator secret, and,
-on a server with a retention of 1.8 s and an iterator lifetime of 3 s: exact trimming on read,
+on a server with a retention of 3 s and an iterator lifetime of 4.5 s: exact trimming on read,
 TRIM_HORIZON inside the window, TrimmedDataAccessException, ExpiredIteratorException, and
 disabled streams dropping out of ListStreams once their retention has passed.
 
@@ -47,8 +47,8 @@ from tests.integration.streams_helpers import (
 
 pytestmark = pytest.mark.timeout(120)
 
-RETENTION_S = 4.0  # the short server's --stream-retention-hours, in seconds (slack for a loaded machine)
-ITERATOR_TTL_S = 3.0  # --streams-iterator-ttl-seconds on the short server
+RETENTION_S = 3.0  # the short server's --stream-retention-hours, in seconds (slack for a loaded machine)
+ITERATOR_TTL_S = 4.5  # --streams-iterator-ttl-seconds on the short server
 
 
 POOL_SIZE = 8  # the main server's connector reader pool (CDC_BRIDGE_CONNECTOR_READERS)
@@ -57,7 +57,7 @@ POOL_SIZE = 8  # the main server's connector reader pool (CDC_BRIDGE_CONNECTOR_R
 @pytest.fixture(scope="module")
 def servers(broker, tmp_path_factory):
     """Started side by side: `up` (default retention and iterator lifetime), a second connector
-    instance with the same iterator secret, and an `up` whose streams keep records for 1.8 s
+    instance with the same iterator secret, and an `up` whose streams keep records for 3 s
     (one shard each) and whose iterators live 3 s."""
     started = {
         # A small reader pool, so that the latency tests can fill it.
@@ -447,7 +447,7 @@ def test_two_connector_instances_serve_the_same_iterator(servers, ddb, streams):
 @pytest.fixture(scope="module")
 def short(servers):
     """The short server's clients, and a stream disabled as early as possible (its test checks
-    that it leaves ListStreams once the 1.8 s retention has passed: the wait overlaps the other
+    that it leaves ListStreams once the 3 s retention has passed: the wait overlaps the other
     tests)."""
     server = servers["short"]
     ddb, streams = dynamodb_client(server.url), streams_client(server.url)
