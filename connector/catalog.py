@@ -48,11 +48,17 @@ class StreamCatalog:
         while self.offset < end.offset and time.monotonic() < deadline:
             time.sleep(0.005)
 
-    def get(self, arn: str) -> dict | None:
+    def get(self, arn: str, wait_s: float = 0.0) -> dict | None:
+        """The stream, syncing to the catalog's end on a miss; with `wait_s`, keep syncing that
+        long for a stream whose metadata has not reached the catalog yet."""
+        deadline = time.monotonic() + wait_s
         stream = self.streams.get(arn)
-        if stream is None:
+        while stream is None:
             self.sync()
             stream = self.streams.get(arn)
+            if stream is not None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
         return stream
 
     def listed(self, now_ms: int) -> list[dict]:

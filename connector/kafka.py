@@ -21,7 +21,7 @@ from collections import OrderedDict, defaultdict, deque
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
-from table_api.kafka import READER_CONFIG, Kafka, read_to_end
+from table_api.kafka import MISSING, READER_CONFIG, Kafka, read_to_end
 
 log = logging.getLogger("cdc_bridge.connector.kafka")
 
@@ -217,6 +217,10 @@ class Offsets:
         reader = self.kafka.reader()
         try:
             return reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+        except KafkaException as exc:
+            if exc.args[0].code() in MISSING:
+                return 0, 0  # the topic is gone: an empty shard
+            raise
         finally:
             reader.close()
 

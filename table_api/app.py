@@ -3,6 +3,7 @@ the schema registry, and hands every operation one `Context`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from table_api.context import Context
@@ -14,6 +15,8 @@ from table_api.registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from table_api.registry_http import registry_router
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
+
+log = logging.getLogger("cdc_bridge.table_api")
 
 
 class TableApi:
@@ -44,6 +47,10 @@ class TableApi:
             on_lost_topics=lambda topics: replace_lost_streams(ctx, topics),
         )
         ctx.events_committed = self.publisher.notify
+        try:  # before we say ready, so that DescribeTable already names the replacing streams
+            self.publisher.check_topics()
+        except Exception as exc:  # Kafka unreachable: the publisher checks again when it connects
+            log.warning("could not check stream topics at start", extra={"error": str(exc)})
         self.publisher.start()
 
     def own_registry(self) -> KafkaSchemaRegistry | None:

@@ -37,6 +37,9 @@ READER_CONFIG = {
 }
 
 
+MISSING = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
+
+
 @dataclass(frozen=True)
 class Record:
     topic: str
@@ -111,7 +114,12 @@ class Kafka:
         """The partition's last record, found by fetching to the end (ListOffsets may be low)."""
         reader = self.reader()
         try:
-            low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+            try:
+                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+            except KafkaException as exc:
+                if exc.args[0].code() in MISSING:
+                    return None  # the topic is gone (e.g. an in-memory broker restarted): nothing in it
+                raise
             if high <= 0:
                 start = OFFSET_BEGINNING
             else:

@@ -95,7 +95,7 @@ class Publisher:
     def _session(self) -> None:
         self.sessions += 1
         self.failure = None
-        self._check_topics()
+        self.check_topics()
         if not self.registry_started and hasattr(self.registry, "start"):
             self.registry.start()
         self.registry_started = True
@@ -137,7 +137,8 @@ class Publisher:
         elif wait_s:
             producer.poll(0.005)
 
-    def _check_topics(self) -> None:
+    def check_topics(self) -> None:
+        """Replace the enabled streams whose topics Kafka no longer has (see on_lost_topics)."""
         existing = self.kafka.topics()
         pending = self._all_pending()
         to_be_created = {r.topic for r in pending if r.kind == "stream"}

@@ -21,6 +21,7 @@ from table_api.streams import label_millis
 SERVICE = Service("dynamodbstreams", "2012-08-10", errors)
 MAX_RECORDS = 1000
 MAX_RESPONSE_BYTES = 1024 * 1024
+NEW_STREAM_GRACE_MS = 3000
 ENVELOPE_BYTES = 1024  # {"Records":[...],"NextShardIterator":"..."} around the records, with room
 STREAM_ARN = re.compile(
     r"arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[a-zA-Z0-9_.-]{3,255}/stream/"
@@ -148,6 +149,9 @@ def check_shard_id(text: str, member: str) -> None:
 def find_stream(ctx: ConnectorContext, arn: str) -> dict:
     check_stream_arn(arn)
     stream = ctx.catalog.get(arn)
+    if stream is None and now_ms() - label_millis(arn.rpartition("/")[2]) < NEW_STREAM_GRACE_MS:
+        # Enabled a moment ago: its metadata may still be on its way to the catalog topic.
+        stream = ctx.catalog.get(arn, wait_s=NEW_STREAM_GRACE_MS / 1000)
     if stream is None:
         raise ResourceNotFoundException(f"Requested resource not found: Stream: {arn} not found")
     return stream

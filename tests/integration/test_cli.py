@@ -180,3 +180,51 @@ def test_broker_command_prints_its_address_and_serves_kafka():
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_up_again_on_the_same_data_dir_replaces_streams_whose_topics_the_broker_lost(tmp_path):
+    """The embedded broker keeps its topics in memory: when `up` starts again on an existing data
+    directory the tables are back but their topics are not, so each enabled stream is replaced by
+    a new one (new label and ARN) instead of reusing offsets that are gone."""
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    arns = []
+    for round_ in range(2):
+        process, url = start_up(tmp_path, env=env)
+        try:
+            wait_healthy(url, 60, process)
+            ddb = boto3.client("dynamodb", **client_kwargs(url))
+            streams = boto3.client("dynamodbstreams", **client_kwargs(url))
+            if round_ == 0:
+                ddb.create_table(TableName="kept", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                                 AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                                 BillingMode="PAY_PER_REQUEST",
+                                 StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+            table = ddb.describe_table(TableName="kept")["Table"]
+            arns.append(table["LatestStreamArn"])
+            assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+            ddb.put_item(TableName="kept", Item={"k": {"S": f"round-{round_}"}})
+            assert [r["dynamodb"]["Keys"]["k"]["S"] for r in read_stream(streams, arns[-1])] == [f"round-{round_}"]
+            if round_ == 1:
+                assert arns[1] != arns[0]
+                listed = {s["StreamArn"] for s in streams.list_streams(TableName="kept")["Streams"]}
+                assert listed == set(arns)
+                old = streams.describe_stream(StreamArn=arns[0])["StreamDescription"]
+                assert old["StreamStatus"] == "DISABLED"
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(15)
+
+
+def read_stream(streams, arn: str, timeout_s: float = 10.0) -> list[dict]:
+    """Every record of every shard from TRIM_HORIZON, waiting until at least one arrives."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        records = []
+        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            records += streams.get_records(ShardIterator=iterator)["Records"]
+        if records:
+            return records
+        time.sleep(0.1)
+    return []
