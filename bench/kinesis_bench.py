@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     STOP,
     CpuWindow,
     RawJsonClient,
@@ -265,7 +265,7 @@ def run_round(peers: list[Peer], args, round_no: int, clients: list[str]) -> lis
             rows.append(measure(peer, "PutRecords 500", kind, 500,
                                 threaded(args.batch_threads, args.batches, put_records_op(peer, kind, put_stream, payload, 500), 500)))
 
-            def drained(kind=kind):
+            def drained(kind=kind, peer=peer, drain_stream=drain_stream, per_shard=per_shard):
                 started = time.perf_counter()
                 total, calls = drain(peer, kind, drain_stream, per_shard)
                 return {"records": total, "wall_s": time.perf_counter() - started, "calls": calls}
@@ -277,7 +277,7 @@ def run_round(peers: list[Peer], args, round_no: int, clients: list[str]) -> lis
 
 
 def kafka_ceiling(bootstrap: str, records: int, record_bytes: int, round_no: int) -> dict[str, float]:
-    from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+    from confluent_kafka import Consumer, Producer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
     topic = f"bench-ceiling-{round_no}-{os.getpid()}"
@@ -298,15 +298,11 @@ def kafka_ceiling(bootstrap: str, records: int, record_bytes: int, round_no: int
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{os.getpid()}", "enable.auto.commit": False,
                          "enable.partition.eof": True, "fetch.wait.max.ms": 5})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(4)])
-    got, at_end, started = 0, set(), time.perf_counter()
-    while len(at_end) < 4 or got < records:
-        for message in consumer.consume(10000, timeout=1.0):
+    got, started = 0, time.perf_counter()
+    while got < records and time.perf_counter() - started < 120:
+        for message in consumer.consume(10000, timeout=0.05):
             if message.error() is None:
                 got += 1
-            elif message.error().code() == KafkaError._PARTITION_EOF and got >= records:
-                at_end.add(message.partition())
-        if time.perf_counter() - started > 120:
-            break
     consume_s = time.perf_counter() - started
     consumer.close()
     admin.delete_topics([topic])
@@ -330,6 +326,7 @@ def medians(rows: list[dict]) -> dict[tuple, dict]:
 
     return {key: {"records_per_s": median([r["records_per_s"] for r in group]),
                   "server_cpu_s_per_1000": median([r["server_cpu_s_per_1000"] for r in group]),
+                  "client_cpu_s_per_1000": median([r["client_cpu_s_per_1000"] for r in group]),
                   "p50_ms": median([r["p50_ms"] for r in group])} for key, group in grouped.items()}
 
 
@@ -354,7 +351,7 @@ def report(rows: list[dict], ceilings: list[dict], peers: list[str], threads: in
     workloads = ["PutRecord x1", f"PutRecord x{threads}", "PutRecords 500", "drain"]
     print("\nMedians over rounds (records/s; server CPU s per 1,000 records in brackets):")
     header = f"{'workload':<15} {'client':<6}" + "".join(f"{p:>22}" for p in peers)
-    header += "".join(f"{'ours/' + p:>14}" for p in peers if p != "ours") + f"{'ours/Kafka':>12}  target"
+    header += "".join(f"{'ours/' + p:>16}" for p in peers if p != "ours") + f"{'ours/Kafka':>12}  target"
     print(header)
     summary = []
     for workload in workloads:
@@ -370,7 +367,7 @@ def report(rows: list[dict], ceilings: list[dict], peers: list[str], threads: in
             for peer in peers:
                 if peer != "ours":
                     r = vs[peer].get((workload, client))
-                    line += f"{'-':>14}" if r is None else f"{r:>13.2f}x"
+                    line += f"{'-':>16}" if r is None else f"{r:>15.2f}x"
                     entry[f"ours_vs_{peer}"] = r
             ceiling = consume if workload == "drain" else produce
             ours = table.get((workload, client, "ours"))
@@ -385,6 +382,13 @@ def report(rows: list[dict], ceilings: list[dict], peers: list[str], threads: in
                 entry["target"] = {"ours_vs_kinesalite_at_least": goal, "verdict": verdict}
             print(line)
             summary.append(entry)
+    print("\nThe client's own CPU per 1,000 records against ours, and the records/s it allows on one free core:")
+    for workload in workloads:
+        for client in ("boto3", "raw"):
+            cell = table.get((workload, client, "ours"))
+            if cell and cell["client_cpu_s_per_1000"]:
+                print(f"  {workload:<15} {client:<6} {cell['client_cpu_s_per_1000']:.4f} s  -> ceiling ~"
+                      f"{1000 / cell['client_cpu_s_per_1000']:,.0f} rec/s")
     if produce:
         print(f"\nraw Kafka ceiling (confluent-kafka, our broker): produce {produce:,.0f} rec/s, consume {consume:,.0f} rec/s")
     return {"medians": summary, "kafka_ceiling": {"produce_records_per_s": produce, "consume_records_per_s": consume}}

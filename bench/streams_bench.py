@@ -53,9 +53,21 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
-    HOST, STOP, CpuWindow, RawJsonClient, ServerFailed, ServerProcess, boto3_client, dumps, free_port,
-    http_status, loads, percentile, run_threads, signed_authorization,
+from bench.common import (
+    HOST,
+    STOP,
+    CpuWindow,
+    RawJsonClient,
+    ServerFailed,
+    ServerProcess,
+    boto3_client,
+    dumps,
+    free_port,
+    http_status,
+    loads,
+    percentile,
+    run_threads,
+    signed_authorization,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -628,13 +640,13 @@ def _per_1k(seconds: float | None, n: int) -> float | None:
 
 
 def fmt(x: float | None, digits: int = 0) -> str:
-    if x is None or x != x:
+    if x is None or math.isnan(x):
         return "-"
     return f"{x:,.{digits}f}"
 
 
 def med(values: list[float | None]) -> float | None:
-    vals = [v for v in values if v is not None and v == v]
+    vals = [v for v in values if v is not None and not math.isnan(v)]
     return statistics.median(vals) if vals else None
 
 

@@ -6,8 +6,8 @@ Each has an encode/decode pair (round-trip tested in tests/unit/test_connector_i
 from __future__ import annotations
 
 import base64
-import bisect
 import binascii
+import bisect
 import hashlib
 import hmac
 import re

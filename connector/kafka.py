@@ -19,7 +19,6 @@ import time
 from collections import OrderedDict, defaultdict, deque
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
 from table_api.kafka import MISSING, READER_CONFIG, Kafka, read_to_end
 
@@ -242,7 +241,7 @@ class Delivery:
     per record): when last - first + 1 equals the run's length, the offsets in between follow. A
     gap means a foreign record came between; then the run's offsets are read back from Kafka."""
 
-    __slots__ = ("runs", "reports", "pending", "future", "loop", "read_back", "settling")
+    __slots__ = ("future", "loop", "pending", "read_back", "reports", "runs", "settling")
 
     def __init__(self, runs: dict[int, list[int]], loop: asyncio.AbstractEventLoop, read_back):
         self.runs = runs  # partition -> indices of the batch's records there, in produce order
@@ -358,27 +357,3 @@ class RecordProducer:
         self.stop_event.set()
         self.thread.join(timeout_s)
         self.producer.flush(timeout_s)
-
-
-# -- topic administration beyond table_api.kafka ---------------------------------------------------
-
-
-def alter_topic_config(kafka: Kafka, topic: str, config: dict[str, str], timeout_s: float = 30.0) -> None:
-    """Set topic configs with IncrementalAlterConfigs (the embedded broker does not support the
-    legacy AlterConfigs that `Kafka.set_topic_config` sends)."""
-    entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in config.items()]
-    resource = ConfigResource("topic", topic, incremental_configs=entries)
-    for future in kafka.admin.incremental_alter_configs([resource], request_timeout=timeout_s).values():
-        future.result(timeout_s)
-
-
-def delete_topics(kafka: Kafka, topics: list[str], timeout_s: float = 30.0) -> None:
-    """Delete topics; one that does not exist (any more) is fine."""
-    if not topics:
-        return
-    for future in kafka.admin.delete_topics(topics, request_timeout=timeout_s).values():
-        try:
-            future.result(timeout_s)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
-                raise

@@ -19,12 +19,12 @@ so its topics never collide with the old ones (a deleted topic can linger on a r
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import orjson
 
 from connector.kafka import RecordProducer
+from connector.topic_view import TopicView
 from table_api.kafka import Kafka, Record
 
 CATALOG_TOPIC = "_cdc_bridge_kinesis_streams"
@@ -34,38 +34,23 @@ class CatalogWriteFailed(RuntimeError):
     pass
 
 
-class KinesisCatalog:
+class KinesisCatalog(TopicView):
+    what = "Kinesis catalog"
+
     def __init__(self, kafka: Kafka, producer: RecordProducer, on_deleting: Callable[[list[str]], None],
                  topic: str = CATALOG_TOPIC):
-        self.kafka = kafka
+        super().__init__(kafka, topic)
         self.producer = producer
         self.on_deleting = on_deleting  # called with a DELETING stream's topics, before they go
-        self.topic = topic
         self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
         self.offsets: dict[str, int] = {}  # name -> offset of the value applied
-        self.offset = -1  # of the last record the tail read
         self.lock = threading.Lock()
-        self.caught_up = threading.Event()
-        self.stop_event = threading.Event()
-        self.thread: threading.Thread | None = None
 
-    def start(self, timeout_s: float = 30.0) -> None:
-        self.kafka.ensure_topic(self.topic, 1, {"cleanup.policy": "compact"})
-        self.thread = self.kafka.tail(self.topic, self._on_record, self.caught_up.set, self.stop_event)
-        if not self.caught_up.wait(timeout_s):
-            raise TimeoutError(f"the Kinesis catalog {self.topic} could not be read")
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        if self.thread is not None:
-            self.thread.join(5)
-
-    def _on_record(self, record: Record) -> None:
-        self.offset = record.offset
+    def _apply(self, record: Record) -> None:
         if record.key is not None:
-            self._apply(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
+            self._apply_value(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
 
-    def _apply(self, name: str, stream: dict | None, offset: int) -> None:
+    def _apply_value(self, name: str, stream: dict | None, offset: int) -> None:
         with self.lock:
             if offset > self.offsets.get(name, -1):
                 self.offsets[name] = offset
@@ -101,19 +86,10 @@ class KinesisCatalog:
     def live(self) -> list[dict]:
         return sorted((s for s in list(self.streams.values()) if not s.get("Deleted")), key=lambda s: s["StreamName"])
 
-    def sync(self, timeout_s: float = 2.0) -> None:
-        """Wait until every catalog record on Kafka now has been read. Blocking."""
-        end = self.kafka.last_record(self.topic, 0)
-        if end is None:
-            return
-        deadline = time.monotonic() + timeout_s
-        while self.offset < end.offset and time.monotonic() < deadline:
-            time.sleep(0.005)
-
     async def publish(self, stream: dict) -> None:
         """Write a stream's new value and apply it here once Kafka has it."""
         name = stream["StreamName"]
         [result] = await self.producer.send(self.topic, [(0, name.encode(), orjson.dumps(stream), None)])
         if not isinstance(result, int):
             raise CatalogWriteFailed(str(result))
-        self._apply(name, stream, result)
+        self._apply_value(name, stream, result)

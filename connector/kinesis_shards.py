@@ -198,7 +198,7 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
                 continue
             value = message.value() or b""
             key = message.key()
-            size += len(value) + (len(key) if key else 0)
+            size += len(value)  # "up to 10 MiB of data"
             if size > MAX_RESPONSE_BYTES and records:
                 stop = i
                 break

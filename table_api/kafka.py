@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
 
 log = logging.getLogger("cdc_bridge.kafka")
 
@@ -106,9 +106,23 @@ class Kafka:
                 raise
 
     def set_topic_config(self, name: str, config: dict[str, str], timeout_s: float = 30.0) -> None:
-        resource = ConfigResource("topic", name, set_config=config)
-        for future in self.admin.alter_configs([resource], request_timeout=timeout_s).values():
+        """Set topic configs with IncrementalAlterConfigs (the embedded broker refuses the legacy
+        AlterConfigs request)."""
+        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in config.items()]
+        resource = ConfigResource("topic", name, incremental_configs=entries)
+        for future in self.admin.incremental_alter_configs([resource], request_timeout=timeout_s).values():
             future.result(timeout_s)
+
+    def delete_topics(self, topics: list[str], timeout_s: float = 30.0) -> None:
+        """Delete topics; one that does not exist (any more) is fine."""
+        if not topics:
+            return
+        for future in self.admin.delete_topics(topics, request_timeout=timeout_s).values():
+            try:
+                future.result(timeout_s)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise
 
     def last_record(self, topic: str, partition: int, timeout_s: float = 30.0) -> Record | None:
         """The partition's last record, found by fetching to the end (ListOffsets may be low)."""

@@ -137,6 +137,18 @@ def normalize_number(text: str) -> str:
     return format_number(parse_number(text))
 
 
+# Wide enough that the sum of two storable numbers (exponents 125 .. -130, 38 digits) is exact.
+_EXACT = Context(prec=300)
+
+
+def add_numbers(a: str, b: str, *, subtract: bool = False) -> str:
+    """`a + b` (or `a - b`) of two wire numbers, exactly, in canonical form; ValidationException
+    (overflow, underflow, more than 38 digits) if DynamoDB could not store the result."""
+    x, y = Decimal(a), Decimal(b)
+    result = _EXACT.subtract(x, y) if subtract else _EXACT.add(x, y)
+    return format_number(check_number(result))
+
+
 # -- validation --------------------------------------------------------------------------------
 
 
@@ -326,6 +338,38 @@ def _binary_length(text: str) -> int:
 def validate_item_size(item: Item) -> None:
     if item_size(item) > MAX_ITEM_SIZE:
         raise ValidationException(TOO_LARGE)
+
+
+def too_deep(item: Item) -> bool:
+    """Whether the item nests M/L values deeper than DynamoDB stores (the limit `validate_item`
+    enforces on input; an update can build deeper values out of valid parts)."""
+    return any(_nests_too_deep(av, 1) for av in item.values())
+
+
+def _nests_too_deep(av: AttributeValue, depth: int) -> bool:
+    if "M" in av:
+        children = av["M"].values()
+    elif "L" in av:
+        children = av["L"]
+    else:
+        return False
+    return depth >= MAX_NESTING or any(_nests_too_deep(child, depth + 1) for child in children)
+
+
+# -- sets --------------------------------------------------------------------------------------
+# Members are in canonical form (validated input), so equal members are equal strings.
+
+
+def set_union(members: list, more: list) -> list:
+    """The members of a set with those of another added (ADD): existing order, then new ones."""
+    present = set(members)
+    return members + [m for m in more if m not in present]
+
+
+def set_difference(members: list, removed: list) -> list:
+    """The members of a set without those of another (DELETE); empty when all are removed."""
+    gone = set(removed)
+    return [m for m in members if m not in gone]
 
 
 # -- equality and order ------------------------------------------------------------------------

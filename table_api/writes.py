@@ -35,22 +35,41 @@ def write_item(
     `apply` may raise (a failed condition): the transaction then rolls back and nothing is
     written. With a stream enabled, the change event commits in the same transaction.
     """
-    pk, sk = encode_key(table.key_schema, key)
+    return write_items(ctx, [(table, key, apply)], user_identity)[0]
+
+
+def write_items(
+    ctx: Context, writes: list[tuple[Table, Item, Apply]], user_identity: dict | None = None
+) -> list[tuple[Item | None, Change | None]]:
+    """Several items (BatchWriteItem) in one transaction: each is read, applied and written
+    exactly as `write_item` does it, each change with its own event; one commit for them all
+    (one `apply` that raises leaves every item as it was)."""
+    results, streamed = [], False
     with ctx.storage.transaction() as tx:
-        old = tx.get_item(table.id, pk, sk)
-        new = apply(old)
-        if unchanged(old, new):
-            return old, None
-        if new is None:
-            tx.delete_item(table.id, pk, sk)
-        else:
-            tx.put_item(table.id, pk, sk, new, item_size(new))
-        change = Change(table.name, key, old, new)
-        stream = active_stream(table.description)
-        if stream is not None:
-            append_event(ctx, tx, table, stream, change, user_identity)
-    if stream is not None:
+        for table, key, apply in writes:
+            old, change = _write(ctx, tx, table, key, apply, user_identity)
+            results.append((old, change))
+            streamed |= change is not None and active_stream(table.description) is not None
+    if streamed:
         ctx.events_committed()
+    return results
+
+
+def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
+           user_identity: dict | None) -> tuple[Item | None, Change | None]:
+    pk, sk = encode_key(table.key_schema, key)
+    old = tx.get_item(table.id, pk, sk)
+    new = apply(old)
+    if unchanged(old, new):
+        return old, None
+    if new is None:
+        tx.delete_item(table.id, pk, sk)
+    else:
+        tx.put_item(table.id, pk, sk, new, item_size(new))
+    change = Change(table.name, key, old, new)
+    stream = active_stream(table.description)
+    if stream is not None:
+        append_event(ctx, tx, table, stream, change, user_identity)
     return old, change
 
 

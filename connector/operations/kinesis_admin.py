@@ -14,7 +14,6 @@ import asyncio
 
 from connector.context import ConnectorContext
 from connector.ids import ending_hash_keys, rescaled_slices
-from connector.kafka import alter_topic_config
 from connector.kinesis_shards import HOUR_MS, new_generation, now_ms, open_shards, starts_of
 from connector.operations.kinesis_streams import (
     SERVICE,
@@ -78,7 +77,7 @@ async def change_retention(ctx: ConnectorContext, req: dict, increase: bool) -> 
         stream = {**stream, "RetentionPeriodHours": hours}
         config = {"retention.ms": topic_config(stream)["retention.ms"]}
         for generation in stream["Generations"]:
-            await asyncio.to_thread(alter_topic_config, ctx.shards.kafka, generation["Topic"], config)
+            await asyncio.to_thread(ctx.shards.kafka.set_topic_config, generation["Topic"], config)
         await ctx.kinesis.publish(stream)
 
 

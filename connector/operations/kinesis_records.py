@@ -45,7 +45,13 @@ from connector.kinesis_shards import (
     shards_of,
     stream_of_topic,
 )
-from connector.operations.kinesis_streams import SERVICE, E, find_stream, not_found, timestamp_ms
+from connector.operations.kinesis_streams import (
+    SERVICE,
+    E,
+    find_stream,
+    not_found,
+    timestamp_ms,
+)
 
 MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024
 EXPLICIT_HASH_KEY_HEADER = "kinesis-explicit-hash-key"
@@ -173,6 +179,8 @@ async def get_shard_iterator(ctx: ConnectorContext, req: dict) -> dict:
     if req.get("DryRun"):
         raise E.DryRunOperationException("Request would have succeeded, but the DryRun flag is set.")
     stream = await find_stream(ctx, req)
+    if stream["StreamStatus"] == "DELETING":  # its readers are being closed
+        raise not_found(ctx, stream["StreamName"])
     shard = shard_named(ctx, stream, req["ShardId"])
     kind, sequence = req["ShardIteratorType"], req.get("StartingSequenceNumber")
     if kind in ("TRIM_HORIZON", "LATEST") and sequence is not None:
@@ -234,8 +242,16 @@ def start_offset(ctx: ConnectorContext, stream: dict, shard: Shard, req: dict) -
             f"Invalid StartingSequenceNumber. It encodes {kinesis_shard_id(number)}, while it was used in a call "
             f"to a shard with {shard.id}"
         )
+    start = offset + (kind == "AFTER_SEQUENCE_NUMBER")
+    end = shard.end_offset if shard.closed else offsets.end(shard.topic, shard.partition)
+    if start > end:  # a sequence number the shard has not given out
+        raise E.InvalidArgumentException(
+            f"StartingSequenceNumber {sequence} used in GetShardIterator on shard {shard.id} in stream "
+            f"{stream['StreamName']} under account {ctx.settings.account_id} is invalid because it did not come "
+            "from this stream."
+        )
     # A position older than the retention is not an error: reading skips to the trim horizon.
-    return offset + (kind == "AFTER_SEQUENCE_NUMBER")
+    return start
 
 
 @SERVICE.operation("GetRecords")

@@ -21,10 +21,10 @@ import orjson
 from connector.context import ConnectorContext
 from connector.errors import Kinesis
 from connector.ids import InvalidIdentifier, equal_slices, kinesis_stream_arn, parse_kinesis_stream_arn, sign, unsign
-from connector.kafka import delete_topics
 from connector.kinesis_shards import Shard, new_generation, now_ms, open_shards, retention_ms, visible_shards
 from table_api.kafka import MAX_MESSAGE_BYTES
 from table_api.protocol import Service, validate
+
 
 class KinesisService(Service):
     """Kinesis's `Service`, with a fast check for PutRecords: walking up to 500 entries through the
@@ -49,9 +49,9 @@ class KinesisService(Service):
             return None
         shapes, members = self.model["shapes"], self.model["shapes"]["PutRecordsInput"]["members"]
         for member, value in req.items():
-            if member != "Records" and member in members and value is not None:
-                if validate(shapes, members[member]["shape"], value, member):
-                    return None
+            if (member != "Records" and member in members and value is not None
+                    and validate(shapes, members[member]["shape"], value, member)):
+                return None
         hash_key = re.compile(shapes["HashKey"]["pattern"], re.DOTALL)
         max_data, decoded = shapes["Data"]["max"], []
         for entry in records:
@@ -215,7 +215,7 @@ async def finish_delete(ctx: ConnectorContext, deleting: dict) -> None:
     # Every instance closes its readers of these topics when it sees DELETING: give them time.
     await asyncio.sleep(ctx.settings.kinesis_grace_s)
     topics = [g["Topic"] for g in deleting["Generations"]]
-    await asyncio.to_thread(delete_topics, ctx.shards.kafka, topics)
+    await asyncio.to_thread(ctx.shards.kafka.delete_topics, topics)
     name = deleting["StreamName"]
     async with ctx.lock(name):
         stream = ctx.kinesis.get(name)
@@ -380,7 +380,7 @@ def open_token(ctx: ConnectorContext, token: str, fields: int) -> list:
     return payload[:-1]
 
 
-def timestamp_ms(value: float | int | str) -> int:
+def timestamp_ms(value: float | str) -> int:
     """A JSON timestamp (epoch seconds, or an ISO 8601 string) in epoch milliseconds."""
     if isinstance(value, str):
         try:
@@ -388,7 +388,7 @@ def timestamp_ms(value: float | int | str) -> int:
         except ValueError:
             pass
         try:
-            return round(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+            return round(datetime.fromisoformat(value).timestamp() * 1000)
         except ValueError:
             raise E.InvalidArgumentException(f"Invalid timestamp: {value}") from None
     return round(value * 1000)

@@ -54,11 +54,27 @@ def update_problem(update: Update) -> str | None:
         match action:
             case SetAction(_, value):
                 _calls(found, value)
+                _nested_calls(found, value)
             case AddAction(_, Literal(av)) if type_of(av) not in ("N", "SS", "NS", "BS"):
                 found.setdefault("update", messages.update_operand_type("ADD", _long(av)))
             case DeleteAction(_, Literal(av)) if type_of(av) not in ("SS", "NS", "BS"):
                 found.setdefault("update", messages.update_operand_type("DELETE", _long(av)))
     return found.get("update") or _first(found)  # DynamoDB's order for updates
+
+
+def _nested_calls(found: dict[str, str], operand: Operand) -> None:
+    """In an update only if_not_exists() may be a function's argument: DynamoDB refuses e.g.
+    list_append(list_append(:a, :b), :c) (the rule DAX's client states: "Only if_not_exists()
+    function can be nested")."""
+    match operand:
+        case Call(_, args):
+            for arg in args:
+                if isinstance(arg, Call) and arg.name != "if_not_exists":
+                    found.setdefault("function", messages.misused_function(arg.name))
+                _nested_calls(found, arg)
+        case Arith(_, left, right):
+            _nested_calls(found, left)
+            _nested_calls(found, right)
 
 
 def type_of(av: dict) -> str:

@@ -155,3 +155,11 @@ def section_twice(section: str) -> str:
 def nested_too_deeply(levels: int) -> str:
     """UNCONFIRMED: our recursion guard; DynamoDB's behaviour past this depth is unknown."""
     return f"The expression has too many nested levels; nesting levels: {levels}"
+
+
+# --- applying an update to an item (no "Invalid UpdateExpression: " prefix) ---------------
+# Confirmed by dynalite's tests against AWS and by DynamoDB Local's error table.
+
+INVALID_UPDATE_PATH = "The document path provided in the update expression is invalid for update"
+OPERAND_TYPE_MISMATCH = "An operand in the update expression has an incorrect data type"
+MISSING_ATTRIBUTE = "The provided expression refers to an attribute that does not exist in the item"

@@ -28,7 +28,7 @@ class RequestExpressions:
             if values is not None:
                 raise ValidationException(
                     "ExpressionAttributeValues can only be specified when using expressions: "
-                    f"{' and '.join(expressions)} is null"
+                    f"{' and '.join(expressions)} {'are' if len(expressions) > 1 else 'is'} null"
                 )
         for param, mapping, sigil in (("ExpressionAttributeNames", names, "#"), ("ExpressionAttributeValues", values, ":")):
             if mapping is not None and not mapping:

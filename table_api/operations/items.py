@@ -1,4 +1,4 @@
-"""Single-item operations: PutItem, GetItem, DeleteItem."""
+"""Single-item operations: PutItem, GetItem, DeleteItem (UpdateItem is in updates.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from table_api.operations.common import (
     write_units,
 )
 from table_api.keys import encode_key
+from table_api.operations.legacy import check_not_mixed, expected_condition
 from table_api.operations.service import SERVICE
 from table_api.values import Item, item_size, validate_item, validate_item_size
 from table_api.writes import write_item
@@ -20,7 +21,7 @@ from table_api.writes import write_item
 
 @SERVICE.operation("PutItem")
 def put_item(ctx: Context, req: dict) -> dict:
-    reject_legacy(req, "Expected", "ConditionalOperator")
+    check_not_mixed(req)
     check_return_values(req, ("NONE", "ALL_OLD"))
     item = validate_item(req["Item"])
     validate_item_size(item)
@@ -41,7 +42,7 @@ def put_item(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("DeleteItem")
 def delete_item(ctx: Context, req: dict) -> dict:
-    reject_legacy(req, "Expected", "ConditionalOperator")
+    check_not_mixed(req)
     check_return_values(req, ("NONE", "ALL_OLD"))
     key = validate_item(req["Key"], what="Key")
     condition = condition_of(req)
@@ -75,9 +76,10 @@ def get_item(ctx: Context, req: dict) -> dict:
 
 
 def condition_of(req: dict):
-    """The request's resolved ConditionExpression (None without one), all references checked."""
+    """The request's resolved ConditionExpression, or its legacy Expected (+ ConditionalOperator)
+    as the same kind of tree; None without one. All references checked."""
     exprs = RequestExpressions(req, ("ConditionExpression",))
-    condition = exprs.condition()
+    condition = exprs.condition() if req.get("ConditionExpression") is not None else expected_condition(req)
     exprs.check_unused()
     return condition
 

@@ -5,6 +5,14 @@ wire-form dicts addressed by encoded key bytes (`keys.encode_key`), whose byte o
 DynamoDB's order. A backend is one module implementing `Storage`, `Transaction` and `Outbox`.
 """
 
-from table_api.storage.base import Outbox, OutboxRow, Storage, TableRecord, Transaction
+from table_api.storage.base import (
+    Bound,
+    Outbox,
+    OutboxRow,
+    Storage,
+    StoredItem,
+    TableRecord,
+    Transaction,
+)
 
-__all__ = ["Outbox", "OutboxRow", "Storage", "TableRecord", "Transaction"]
+__all__ = ["Bound", "Outbox", "OutboxRow", "Storage", "StoredItem", "TableRecord", "Transaction"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 @dataclass
@@ -14,6 +14,25 @@ class TableRecord:
     id: int
     name: str
     description: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One end of a range of encoded keys: the key bytes, and whether the range includes them."""
+
+    key: bytes
+    inclusive: bool = True
+
+
+class StoredItem(NamedTuple):
+    """An item as a range read returns it: its encoded key, its wire form as JSON (UTF-8, as
+    stored: a response may embed it as is), and its size as DynamoDB counts it. (A tuple: range
+    reads make thousands per page.)"""
+
+    pk: bytes
+    sk: bytes
+    json: bytes
+    size: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,13 @@ class Storage(Protocol):
     def tables(self) -> list[TableRecord]: ...
     def table_names(self, after: str | None, limit: int) -> list[str]: ...
     def table_stats(self, table_id: int) -> tuple[int, int]: ...  # (item count, total size in bytes)
+
+    # Range reads, one index range each (never a table scan). Both return items in key order
+    # until `limit` items, or until their sizes add up to `max_bytes` (that item included).
+    def query_items(self, table_id: int, pk: bytes, low: Bound | None, high: Bound | None,
+                    forward: bool, limit: int, max_bytes: int) -> list[StoredItem]: ...
+    def scan_items(self, table_id: int, after: tuple[bytes, bytes] | None, pk_from: bytes | None,
+                   pk_below: bytes | None, limit: int, max_bytes: int) -> list[StoredItem]: ...
     def outbox(self) -> Outbox: ...
     def remove_outbox(self, seqs: list[int]) -> None: ...  # shipped rows
     def close(self) -> None: ...

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from table_api.storage.base import OutboxRow, TableRecord
+from table_api.storage.base import Bound, OutboxRow, StoredItem, TableRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tables (
@@ -167,6 +167,40 @@ class SqliteStorage:
             ).fetchone()
         return count, size
 
+    def query_items(self, table_id: int, pk: bytes, low: Bound | None, high: Bound | None,
+                    forward: bool, limit: int, max_bytes: int) -> list[StoredItem]:
+        """One partition's items between two sort-key bounds: a range of the primary key."""
+        sql, args = ["SELECT sk, item, size FROM items WHERE tbl=? AND pk=?"], [table_id, pk]
+        if low is not None:
+            sql.append("AND sk >= ?" if low.inclusive else "AND sk > ?")
+            args.append(low.key)
+        if high is not None:
+            sql.append("AND sk <= ?" if high.inclusive else "AND sk < ?")
+            args.append(high.key)
+        sql.append("ORDER BY sk LIMIT ?" if forward else "ORDER BY sk DESC LIMIT ?")
+        with self.lock:
+            rows = self.db.execute(" ".join(sql), (*args, limit))
+            return _take((StoredItem(pk, *row) for row in rows), max_bytes)
+
+    def scan_items(self, table_id: int, after: tuple[bytes, bytes] | None, pk_from: bytes | None,
+                   pk_below: bytes | None, limit: int, max_bytes: int) -> list[StoredItem]:
+        """Items after the key `after`, with partition keys in [pk_from, pk_below): a range of
+        the primary key, in (pk, sk) order."""
+        sql, args = ["SELECT pk, sk, item, size FROM items WHERE tbl=?"], [table_id]
+        if after is not None:
+            sql.append("AND (pk, sk) > (?, ?)")
+            args += after
+        if pk_from is not None:
+            sql.append("AND pk >= ?")
+            args.append(pk_from)
+        if pk_below is not None:
+            sql.append("AND pk < ?")
+            args.append(pk_below)
+        sql.append("ORDER BY pk, sk LIMIT ?")
+        with self.lock:
+            rows = self.db.execute(" ".join(sql), (*args, limit))
+            return _take(map(StoredItem._make, rows), max_bytes)
+
     def outbox(self) -> SqliteOutbox:
         return SqliteOutbox(self.path, self.synchronous)
 
@@ -177,3 +211,15 @@ class SqliteStorage:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+def _take(items: Iterator[StoredItem], max_bytes: int) -> list[StoredItem]:
+    """Items from a lazy cursor until their sizes reach `max_bytes` (that item included): the
+    rows after it are never read."""
+    taken, total = [], 0
+    for item in items:
+        taken.append(item)
+        total += item.size
+        if total >= max_bytes:
+            break
+    return taken

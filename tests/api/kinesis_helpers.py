@@ -38,7 +38,7 @@ def kinesis_server_url(broker, tmp_path_factory, request) -> str:
                                broker.bootstrap_servers, *SERVER_ARGS)
         server.start()
         _servers["server"] = server
-        request.session.addfinalizer(lambda: _servers.pop("server").stop())  # noqa: PLW0108
+        request.session.addfinalizer(lambda: _servers.pop("server").stop())
     return _servers["server"].url
 
 

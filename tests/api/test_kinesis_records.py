@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -64,7 +64,7 @@ def test_put_record_then_get_records_returns_exactly_those_bytes(kinesis, stream
     [record] = shard_records(kinesis, stream, put["ShardId"])
     assert record["Data"] == data and record["PartitionKey"] == "pk-1"
     assert record["SequenceNumber"] == put["SequenceNumber"]
-    age = datetime.now(timezone.utc) - record["ApproximateArrivalTimestamp"]
+    age = datetime.now(UTC) - record["ApproximateArrivalTimestamp"]
     assert timedelta(0) <= age < timedelta(seconds=30)
 
 
@@ -154,7 +154,7 @@ def test_every_iterator_type_starts_where_it_says(kinesis, stream):
 def test_at_timestamp_starts_at_the_first_record_at_or_after_it(kinesis, stream):
     first = kinesis.put_record(StreamName=stream, PartitionKey="t", Data=b"first")
     time.sleep(0.05)
-    middle = datetime.now(timezone.utc)
+    middle = datetime.now(UTC)
     time.sleep(0.05)
     kinesis.put_record(StreamName=stream, PartitionKey="t", Data=b"second")
     shard = first["ShardId"]
@@ -163,11 +163,11 @@ def test_at_timestamp_starts_at_the_first_record_at_or_after_it(kinesis, stream)
     [r0, _] = shard_records(kinesis, stream, shard)
     exact = iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=r0["ApproximateArrivalTimestamp"])
     assert [r["Data"] for r in read_all(kinesis, exact)] == [b"first", b"second"]
-    old = iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=datetime(2001, 1, 1, tzinfo=timezone.utc))
+    old = iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=datetime(2001, 1, 1, tzinfo=UTC))
     assert len(read_all(kinesis, old)) == 2  # older than the trim horizon: from the oldest record
     with aws_error("InvalidArgumentException", match="The timestampInMillis parameter cannot be greater than the "
                                                      "currentTimestampInMillis"):
-        iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=datetime.now(timezone.utc) + timedelta(hours=1))
+        iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=datetime.now(UTC) + timedelta(hours=1))
     with aws_error("InvalidArgumentException", "Must specify timestampInMillis parameter for iterator of type "
                    "AT_TIMESTAMP. Current request has no timestamp parameter."):
         iterator(kinesis, stream, shard, "AT_TIMESTAMP")
@@ -188,6 +188,11 @@ def test_get_shard_iterator_errors(kinesis, stream):
     with aws_error("InvalidArgumentException", f"StartingSequenceNumber 12345 used in GetShardIterator on shard {shard} "
                    f"in stream {stream} under account {ACCOUNT} is invalid."):
         iterator(kinesis, stream, shard, "AT_SEQUENCE_NUMBER", StartingSequenceNumber="12345")
+    future = put["SequenceNumber"][:-6] + "999999"
+    with aws_error("InvalidArgumentException", f"StartingSequenceNumber {future} used in GetShardIterator on shard "
+                   f"{shard} in stream {stream} under account {ACCOUNT} is invalid because it did not come from this "
+                   "stream."):
+        iterator(kinesis, stream, shard, "AT_SEQUENCE_NUMBER", StartingSequenceNumber=future)
     with aws_error("ResourceNotFoundException", f"Shard shardId-000000000009 in stream {stream} under account "
                    f"{ACCOUNT} does not exist"):
         iterator(kinesis, stream, "shardId-000000000009", "LATEST")
@@ -241,3 +246,24 @@ def test_an_iterator_of_a_deleted_stream_is_resource_not_found(kinesis):
     kinesis.delete_stream(StreamName=name)
     with aws_error("ResourceNotFoundException"):
         kinesis.get_records(ShardIterator=it)
+
+
+def test_sequence_number_for_ordering_must_be_one_of_ours(kinesis, stream):
+    first = kinesis.put_record(StreamName=stream, PartitionKey="o", Data=b"1")
+    second = kinesis.put_record(StreamName=stream, PartitionKey="o", Data=b"2",
+                                SequenceNumberForOrdering=first["SequenceNumber"])
+    assert second["SequenceNumber"] > first["SequenceNumber"]
+    with aws_error("InvalidArgumentException", f"ExclusiveMinimumSequenceNumber 123 used in PutRecord on stream "
+                   f"{stream} under account {ACCOUNT} is invalid."):
+        kinesis.put_record(StreamName=stream, PartitionKey="o", Data=b"3", SequenceNumberForOrdering="123")
+
+
+def test_get_records_returns_at_most_10_mib_and_continues(kinesis, stream):
+    for _ in range(3):
+        put = kinesis.put_records(StreamName=stream, Records=[{"PartitionKey": "big", "Data": b"m" * MIB}] * 4)
+        assert put["FailedRecordCount"] == 0
+    it = iterator(kinesis, stream, put["Records"][0]["ShardId"], "TRIM_HORIZON")
+    page = kinesis.get_records(ShardIterator=it)
+    assert len(page["Records"]) == 10  # 10 MiB of data
+    rest = kinesis.get_records(ShardIterator=page["NextShardIterator"])
+    assert len(rest["Records"]) == 2

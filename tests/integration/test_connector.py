@@ -460,6 +460,9 @@ def short(servers):
     return {"ddb": ddb, "streams": streams, "disabled": (table, arn, disabled_at, listed)}
 
 
+# A window of 3 s: once, in a full-suite run on a loaded machine, the first record was not seen
+# in time (not reproduced since); one rerun keeps CI from failing on timing alone.
+@pytest.mark.flaky(reruns=1)
 def test_records_older_than_the_retention_are_trimmed(short):
     ddb, streams = short["ddb"], short["streams"]
     table, arn = create_stream_table(ddb, "NEW_IMAGE")

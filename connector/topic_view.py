@@ -1,0 +1,49 @@
+"""An in-memory view of a compacted, one-partition Kafka topic, kept current by tailing it: the
+shape of both stream catalogs. Subclasses apply records in `_apply`."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from table_api.kafka import Kafka, Record
+
+
+class TopicView:
+    what = "topic"  # for error messages
+
+    def __init__(self, kafka: Kafka, topic: str):
+        self.kafka = kafka
+        self.topic = topic
+        self.offset = -1  # of the last record the tail read
+        self.caught_up = threading.Event()
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        self.kafka.ensure_topic(self.topic, 1, {"cleanup.policy": "compact"})
+        self.thread = self.kafka.tail(self.topic, self._on_record, self.caught_up.set, self.stop_event)
+        if not self.caught_up.wait(timeout_s):
+            raise TimeoutError(f"the {self.what} {self.topic} could not be read")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread is not None:
+            self.thread.join(5)
+
+    def _on_record(self, record: Record) -> None:
+        self.offset = record.offset
+        self._apply(record)
+
+    def _apply(self, record: Record) -> None:
+        raise NotImplementedError
+
+    def sync(self, timeout_s: float = 2.0) -> None:
+        """Wait until every record on Kafka now has been read (a change made a moment ago, by any
+        instance, must be visible to the next request)."""
+        end = self.kafka.last_record(self.topic, 0)
+        if end is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while self.offset < end.offset and time.monotonic() < deadline:
+            time.sleep(0.005)

@@ -1,0 +1,120 @@
+"""The legacy read parameters of Query and Scan, translated into what the expression stages use:
+`KeyConditions` into key conditions, `QueryFilter` / `ScanFilter` (+ `ConditionalOperator`) into
+one resolved condition tree, `AttributesToGet` into projection paths.
+
+Each legacy condition is `{"ComparisonOperator": OP, "AttributeValueList": [...]}` on one
+top-level attribute. The checks and their texts are DynamoDB's (dynalite's validateConditions,
+whose tests ran against AWS); the semantics are the expression language's, except where the
+legacy operator differs: NOT_CONTAINS is false for a missing attribute (NOT contains() is true).
+
+(UpdateItem's `Expected` uses the same comparison operators; its translation lives with
+UpdateItem in legacy.py. The two could share `legacy_condition` below.)
+"""
+
+from __future__ import annotations
+
+from table_api.errors import ValidationException
+from table_api.expressions import (
+    And,
+    Between,
+    Call,
+    Compare,
+    Condition,
+    In,
+    Literal,
+    Not,
+    Or,
+    Path,
+)
+from table_api.expressions.keyconditions import KeyCondition
+from table_api.values import compare, type_of, validate_value
+
+INVALID = "One or more parameter values were invalid: "
+ARGUMENTS = {
+    "NULL": (0, 0), "NOT_NULL": (0, 0), "EQ": (1, 1), "NE": (1, 1), "LE": (1, 1), "LT": (1, 1),
+    "GE": (1, 1), "GT": (1, 1), "CONTAINS": (1, 1), "NOT_CONTAINS": (1, 1), "BEGINS_WITH": (1, 1),
+    "IN": (1, None), "BETWEEN": (2, 2),
+}
+SCALARS = ("S", "N", "B")
+VALUE_TYPES = {op: SCALARS for op in ("LE", "LT", "GE", "GT", "CONTAINS", "NOT_CONTAINS", "IN", "BETWEEN")}
+VALUE_TYPES["BEGINS_WITH"] = ("S", "B")
+ORDERED = {"LT": "<", "LE": "<=", "GT": ">", "GE": ">=", "EQ": "=", "NE": "<>"}
+
+
+def checked_conditions(conditions: dict | None) -> dict[str, tuple[str, tuple]]:
+    """Validate a legacy condition map; return {attribute: (operator, values)}, values normalised."""
+    checked = {}
+    for name, condition in (conditions or {}).items():
+        op = condition["ComparisonOperator"]
+        values = tuple(validate_value(v) for v in condition.get("AttributeValueList") or ())
+        _check_condition(op, values)
+        checked[name] = (op, values)
+    return checked
+
+
+def _check_condition(op: str, values: tuple) -> None:
+    low, high = ARGUMENTS[op]
+    if len(values) < low or (high is not None and len(values) > high):
+        raise ValidationException(INVALID + f"Invalid number of argument(s) for the {op} ComparisonOperator")
+    kinds = [type_of(v) for v in values]
+    if any(kind != kinds[0] for kind in kinds):
+        raise ValidationException(INVALID + "AttributeValues inside AttributeValueList must be of same type")
+    for kind in kinds:
+        if op in VALUE_TYPES and kind not in VALUE_TYPES[op]:
+            raise ValidationException(INVALID + f"ComparisonOperator {op} is not valid for {kind} AttributeValue type")
+    if op == "BETWEEN" and (compare(values[0], values[1]) or 0) > 0:
+        raise ValidationException("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
+
+
+def key_conditions(conditions: dict) -> dict[str, KeyCondition]:
+    """Legacy `KeyConditions`, validated, as key conditions (their operators checked later,
+    against the table's key schema)."""
+    checked = checked_conditions(conditions)
+    if len(checked) not in (1, 2):
+        raise ValidationException("Conditions can be of length 1 or 2 only")
+    return {name: KeyCondition(name, op, values) for name, (op, values) in checked.items()}
+
+
+def filter_condition(conditions: dict | None, conditional_operator: str | None) -> Condition | None:
+    """Legacy `QueryFilter` / `ScanFilter` as one condition: the attributes' conditions joined
+    by `ConditionalOperator` (AND by default). None for no (or an empty) filter."""
+    checked = checked_conditions(conditions)
+    joined = None
+    for name, (op, values) in checked.items():
+        node = legacy_condition(name, op, values)
+        if joined is None:
+            joined = node
+        else:
+            joined = Or(joined, node) if conditional_operator == "OR" else And(joined, node)
+    return joined
+
+
+def legacy_condition(name: str, op: str, values: tuple) -> Condition:
+    """One legacy condition on the top-level attribute `name` as a resolved condition tree."""
+    path, literals = Path((name,)), tuple(Literal(v) for v in values)
+    match op:
+        case "NULL":
+            return Call("attribute_not_exists", (path,))
+        case "NOT_NULL":
+            return Call("attribute_exists", (path,))
+        case "CONTAINS":
+            return Call("contains", (path, literals[0]))
+        case "NOT_CONTAINS":
+            return And(Call("attribute_exists", (path,)), Not(Call("contains", (path, literals[0]))))
+        case "BEGINS_WITH":
+            return Call("begins_with", (path, literals[0]))
+        case "IN":
+            return In(path, literals)
+        case "BETWEEN":
+            return Between(path, literals[0], literals[1])
+    return Compare(ORDERED[op], path, literals[0])
+
+
+def attribute_paths(names: list[str]) -> tuple[Path, ...]:
+    """`AttributesToGet` as projection paths: top-level attributes, names taken literally."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValidationException(INVALID + f"Duplicate value in attribute name: {name}")
+        seen.add(name)
+    return tuple(Path((name,)) for name in names)
