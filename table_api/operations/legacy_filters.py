@@ -7,8 +7,8 @@ top-level attribute. The checks and their texts are DynamoDB's (dynalite's valid
 whose tests ran against AWS); the semantics are the expression language's, except where the
 legacy operator differs: NOT_CONTAINS is false for a missing attribute (NOT contains() is true).
 
-(UpdateItem's `Expected` uses the same comparison operators; its translation lives with
-UpdateItem in legacy.py. The two could share `legacy_condition` below.)
+(UpdateItem's `Expected` uses the same comparison operators: both translate them with
+`legacy.comparison`; only the argument checks differ, as they do in DynamoDB.)
 """
 
 from __future__ import annotations
@@ -16,17 +16,13 @@ from __future__ import annotations
 from table_api.errors import ValidationException
 from table_api.expressions import (
     And,
-    Between,
-    Call,
-    Compare,
     Condition,
-    In,
     Literal,
-    Not,
     Or,
     Path,
 )
 from table_api.expressions.keyconditions import KeyCondition
+from table_api.operations.legacy import comparison
 from table_api.values import compare, type_of, validate_value
 
 INVALID = "One or more parameter values were invalid: "
@@ -38,7 +34,6 @@ ARGUMENTS = {
 SCALARS = ("S", "N", "B")
 VALUE_TYPES = {op: SCALARS for op in ("LE", "LT", "GE", "GT", "CONTAINS", "NOT_CONTAINS", "IN", "BETWEEN")}
 VALUE_TYPES["BEGINS_WITH"] = ("S", "B")
-ORDERED = {"LT": "<", "LE": "<=", "GT": ">", "GE": ">=", "EQ": "=", "NE": "<>"}
 
 
 def checked_conditions(conditions: dict | None) -> dict[str, tuple[str, tuple]]:
@@ -90,24 +85,9 @@ def filter_condition(conditions: dict | None, conditional_operator: str | None) 
 
 
 def legacy_condition(name: str, op: str, values: tuple) -> Condition:
-    """One legacy condition on the top-level attribute `name` as a resolved condition tree."""
-    path, literals = Path((name,)), tuple(Literal(v) for v in values)
-    match op:
-        case "NULL":
-            return Call("attribute_not_exists", (path,))
-        case "NOT_NULL":
-            return Call("attribute_exists", (path,))
-        case "CONTAINS":
-            return Call("contains", (path, literals[0]))
-        case "NOT_CONTAINS":
-            return And(Call("attribute_exists", (path,)), Not(Call("contains", (path, literals[0]))))
-        case "BEGINS_WITH":
-            return Call("begins_with", (path, literals[0]))
-        case "IN":
-            return In(path, literals)
-        case "BETWEEN":
-            return Between(path, literals[0], literals[1])
-    return Compare(ORDERED[op], path, literals[0])
+    """One legacy condition on the top-level attribute `name` as a resolved condition tree (the
+    same translation as Expected's, in legacy.py)."""
+    return comparison(op, Path((name,)), [Literal(v) for v in values])
 
 
 def attribute_paths(names: list[str]) -> tuple[Path, ...]:
