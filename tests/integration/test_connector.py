@@ -10,7 +10,7 @@ on a server with a retention of 3 s and an iterator lifetime of 4.5 s: exact tri
 TRIM_HORIZON inside the window, TrimmedDataAccessException, ExpiredIteratorException, and
 disabled streams dropping out of ListStreams once their retention has passed.
 
-UpdateItem is not implemented yet: a PutItem over an existing item is the MODIFY.
+A PutItem over an existing item is the MODIFY these tests read.
 """
 
 from __future__ import annotations
