@@ -19,9 +19,8 @@ from table_api.context import Context, Table
 from table_api.errors import ValidationException
 from table_api.expressions import Path, project
 from table_api.keys import SCHEMA_MISMATCH, encode_key
-from table_api.operations.common import RequestExpressions, read_units
-from table_api.operations.legacy_filters import attribute_paths
-from table_api.operations.reading import check_parameters
+from table_api.operations.common import read_units
+from table_api.operations.reading import projection_of
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, TOO_LARGE, Item, item_size, validate_item
 from table_api.writes import write_items
@@ -70,12 +69,7 @@ def batch_get_item(ctx: Context, req: dict) -> dict:
 
 def table_get(name: str, spec: dict) -> TableGet:
     """One table's keys and projection, checked as far as they can be without the table."""
-    check_parameters(spec, ("ProjectionExpression",), ("AttributesToGet",))
-    exprs = RequestExpressions(spec, ("ProjectionExpression",))
-    paths = exprs.projection()
-    exprs.check_unused()
-    if paths is None and spec.get("AttributesToGet") is not None:
-        paths = attribute_paths(spec["AttributesToGet"])
+    paths = projection_of(spec)
     keys = [validate_item(key, what="Key") for key in spec["Keys"]]
     check_unique(keys, lambda key: tuple(sorted((n, repr(sorted(v.items()))) for n, v in key.items())))
     return TableGet(name, spec, keys, paths)

@@ -63,13 +63,6 @@ def checked_value(name: str, value: dict) -> dict:
         raise ValidationException(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {name}") from None
 
 
-def reject_legacy(req: dict, *legacy: str) -> None:
-    """Legacy parameters (Expected, AttributesToGet, ...) are not served yet: refuse rather than ignore."""
-    for param in legacy:
-        if param in req:
-            raise ValidationException(f"The legacy parameter {param} is not supported by this server yet; use expressions")
-
-
 def consumed_capacity(req: dict, table: Table, units: float) -> dict:
     mode = req.get("ReturnConsumedCapacity", "NONE")
     if mode == "NONE":

@@ -9,11 +9,11 @@ from table_api.operations.common import (
     RequestExpressions,
     consumed_capacity,
     read_units,
-    reject_legacy,
     write_units,
 )
 from table_api.keys import encode_key
 from table_api.operations.legacy import check_not_mixed, expected_condition
+from table_api.operations.reading import projection_of
 from table_api.operations.service import SERVICE
 from table_api.values import Item, item_size, validate_item, validate_item_size
 from table_api.writes import write_item
@@ -62,11 +62,8 @@ def delete_item(ctx: Context, req: dict) -> dict:
 
 @SERVICE.operation("GetItem")
 def get_item(ctx: Context, req: dict) -> dict:
-    reject_legacy(req, "AttributesToGet")
     key = validate_item(req["Key"], what="Key")
-    exprs = RequestExpressions(req, ("ProjectionExpression",))
-    paths = exprs.projection()
-    exprs.check_unused()
+    paths = projection_of(req)
     table = ctx.table(req["TableName"])
     key = table.key_schema.validate_key(key)
     item = ctx.storage.get_item(table.id, *encode_key(table.key_schema, key))

@@ -57,6 +57,18 @@ def check_select(req: dict, prefix: str) -> None:
         raise ValidationException(prefix + "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
 
 
+def projection_of(req: dict) -> tuple[Path, ...] | None:
+    """The paths a GetItem or one table of a BatchGetItem asks for: ProjectionExpression, or the
+    legacy AttributesToGet (never both); None for the whole item."""
+    check_parameters(req, ("ProjectionExpression",), ("AttributesToGet",))
+    exprs = RequestExpressions(req, ("ProjectionExpression",))
+    paths = exprs.projection()
+    exprs.check_unused()
+    if paths is None and req.get("AttributesToGet") is not None:
+        paths = attribute_paths(req["AttributesToGet"])
+    return paths
+
+
 def check_parameters(req: dict, expressions: tuple[str, ...], legacy: tuple[str, ...]) -> None:
     """Expression and legacy parameters are not mixed; names and values only with expressions
     that can use them (ProjectionExpression uses no values)."""

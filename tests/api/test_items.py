@@ -315,3 +315,19 @@ def test_missing_table_name_is_refused(lenient):
         "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: Member must not be null"
     ):
         lenient.get_item(Key={"pk": {"S": "a"}})
+
+
+def test_get_item_with_legacy_attributes_to_get_returns_those_top_level_attributes(dynamodb, table):
+    dynamodb.put_item(TableName=table.name, Item={"pk": {"S": "atg"}, "a": {"N": "1"}, "b": {"S": "x"},
+                                                  "m": {"M": {"c": {"S": "y"}}}})
+    item = dynamodb.get_item(TableName=table.name, Key={"pk": {"S": "atg"}}, AttributesToGet=["a", "m"])["Item"]
+    assert item == {"a": {"N": "1"}, "m": {"M": {"c": {"S": "y"}}}}
+
+
+def test_get_item_refuses_attributes_to_get_with_a_projection_expression(dynamodb, table):
+    with validation_error(
+        "Can not use both expression and non-expression parameters in the same request: "
+        "Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}"
+    ):
+        dynamodb.get_item(TableName=table.name, Key={"pk": {"S": "atg"}}, AttributesToGet=["a"],
+                          ProjectionExpression="a")
