@@ -92,7 +92,9 @@ def test_worst_case_inputs_parse_fast():
     for text in worst:
         assert len(text.encode()) <= 4096 + 10
         for parse in (parse_condition.__wrapped__, parse_projection.__wrapped__, parse_update.__wrapped__):
-            assert timed(parse, text) < 0.25, (parse, text[:40])
+            # A guard against super-linear parsing (which would take minutes on these inputs), not a
+            # speed measurement: linear parsing takes milliseconds, even on a loaded machine.
+            assert timed(parse, text) < 2.0, (parse, text[:40])
 
 
 def test_the_longest_chain_that_fits_in_4_kb_resolves_and_evaluates():
