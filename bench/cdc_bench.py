@@ -31,11 +31,8 @@ import argparse
 import contextlib
 import json
 import math
-import os
-import platform
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make `bench.common` (and the p
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    run_meta,
     HOST,
     STOP,
     CpuWindow,
@@ -803,22 +801,6 @@ def summarize(series: dict[str, Series] | None, tp: dict[str, Any] | None, args,
 # --------------------------------------------------------------------------- main
 
 
-def meta() -> dict[str, Any]:
-    def version(mod: str) -> str | None:
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version as v
-            return v(mod)
-        return None
-
-    commit = None
-    with contextlib.suppress(Exception):
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=False).stdout.strip() or None
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "boto3": version("boto3"),
-            "confluent_kafka": version("confluent-kafka"), "git_head": commit,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -860,7 +842,7 @@ def main(argv: list[str] | None = None) -> int:
     # (boto3 especially) is busy: 0.5 ms instead of the default 5 ms switch interval.
     sys.setswitchinterval(0.0005)
     workdir = Path(tempfile.mkdtemp(prefix="cdc-bench-"))
-    report: dict[str, Any] = {"meta": meta(), "args": vars(args)}
+    report: dict[str, Any] = {"meta": run_meta("boto3", "confluent-kafka"), "args": vars(args)}
     server: ServerProcess | None = None
     series: dict[str, Series] | None = None
     tp: dict[str, Any] | None = None

@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import http.client
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -461,3 +462,27 @@ def signed_headers(client, call: Callable[[Any], Any], names: tuple[str, ...] = 
     if not seen:
         raise RuntimeError("boto3 sent no request")
     return seen
+
+
+def run_meta(*packages: str) -> dict[str, Any]:
+    """What a result file records about its run: Python, cores, package versions, the git head
+    and the tracked files modified in the working tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        with contextlib.suppress(PackageNotFoundError):
+            return version(name)
+        return None
+
+    def git(*argv: str) -> str:
+        root = Path(__file__).resolve().parent.parent
+        with contextlib.suppress(Exception):
+            return subprocess.run(["git", "-C", str(root), *argv], capture_output=True, text=True,
+                                  timeout=5, check=False).stdout
+        return ""
+
+    modified = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line.strip()]
+    return {"python": platform.python_version(), "cpus": os.cpu_count(),
+            **{name: installed(name) for name in packages},
+            "git_head": git("rev-parse", "--short", "HEAD").strip() or None, "git_modified_files": modified,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -46,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    run_meta,
     STOP,
     CpuWindow,
     RawJsonClient,
@@ -59,7 +60,7 @@ from bench.common import (
     run_threads,
     signed_headers,
 )
-from bench.table_bench import fmt, meta, start_moto, start_ours
+from bench.table_bench import fmt, start_moto, start_ours
 
 QUERY_TABLE, BATCH_TABLE = "bench_query", "bench_batch"
 PER_PARTITION = 100
@@ -425,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             target.process.stop()
         if args.json:
-            Path(args.json).write_text(json.dumps({"meta": meta(), "args": vars(args), "results": results},
+            Path(args.json).write_text(json.dumps({"meta": run_meta("boto3", "moto"), "args": vars(args), "results": results},
                                                   indent=2, default=str) + "\n")
         shutil.rmtree(workdir, ignore_errors=True)
 

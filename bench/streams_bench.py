@@ -38,11 +38,9 @@ import http.client
 import json
 import math
 import os
-import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +52,7 @@ if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    run_meta,
     HOST,
     STOP,
     CpuWindow,
@@ -781,25 +780,6 @@ def summarize(report: dict[str, Any], names: list[str], args) -> tuple[list[str]
 # --------------------------------------------------------------------------- main
 
 
-def meta() -> dict[str, Any]:
-    def version(mod: str) -> str | None:
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version as v
-            return v(mod)
-        return None
-
-    commit, dirty = None, None
-    with contextlib.suppress(Exception):
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5, check=False).stdout.strip() or None
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5, check=False).stdout.split("\n")
-        dirty = [line[3:] for line in dirty if line.strip()]
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "boto3": version("boto3"),
-            "moto": version("moto"), "git_head": commit, "git_modified_files": dirty,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--writes", type=int, default=20_000, help="items written to the drain table (records to drain)")
@@ -840,7 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     targets: dict[str, Target] = {}
     processes: list[ServerProcess] = []
     followers: dict[str, Visibility] = {}
-    report: dict[str, Any] = {"meta": meta(), "args": vars(args), "servers": {}, "load": {}, "drains": {},
+    report: dict[str, Any] = {"meta": run_meta("boto3", "moto"), "args": vars(args), "servers": {}, "load": {}, "drains": {},
                               "visibility": {}}
     exit_code = 0
     try:

@@ -22,14 +22,10 @@ Ctrl-C and on errors; they also die with this process (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +36,8 @@ from typing import Any, Callable
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
+    run_meta,  # noqa: E402
     BOTO3_CEILING_OPS, STOP, CpuWindow, RawJsonClient, Result, ServerFailed, ServerProcess, Stub,
     boto3_client, dumps, free_port, http_status, loads, run_threads, signed_authorization,
 )
@@ -377,21 +374,6 @@ def calibrate(workdir: Path, ops: int, many: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- main
 
 
-def meta() -> dict[str, Any]:
-    def version(mod: str) -> str | None:
-        with contextlib.suppress(Exception):
-            from importlib.metadata import version as v
-            return v(mod)
-        return None
-
-    commit = None
-    with contextlib.suppress(Exception):
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=5).stdout.strip() or None
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "boto3": version("boto3"),
-            "moto": version("moto"), "git_head": commit, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ops", type=int, default=3000, help="operations per measured workload (total over all threads)")
@@ -430,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     targets: dict[str, Target] = {}
     failed: dict[str, str] = {}
     results: dict[str, dict[str, list]] = {s: {} for s in names}
-    report: dict[str, Any] = {"meta": meta(), "args": vars(args), "servers": {}, "rounds": [], "failed": failed}
+    report: dict[str, Any] = {"meta": run_meta("boto3", "moto"), "args": vars(args), "servers": {}, "rounds": [], "failed": failed}
     exit_code = 0
     try:
         print(f"table_bench: {args.ops} ops per workload, {args.warmup} warm-up ops, {args.rounds} round(s), "

@@ -42,12 +42,13 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (  # noqa: E402
+from bench.common import (
+    run_meta,  # noqa: E402
     STOP, CpuWindow, Result, ServerFailed, dumps, free_port, run_threads,
     signed_authorization,
 )
 from bench.table_bench import (  # noqa: E402
-    CPU_TARGET, OPS_TARGET, SERVERS, TABLE, Target, aggregate, fmt, idle_cpu, meta, paired_ratio,
+    CPU_TARGET, OPS_TARGET, SERVERS, TABLE, Target, aggregate, fmt, idle_cpu, paired_ratio,
     record, start_moto, start_ours,
 )
 
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     targets: dict[str, Target] = {}
     results: dict[str, dict[str, list]] = {s: {} for s in names}
     succeeded = {s: 0 for s in names}
-    report: dict[str, Any] = {"meta": meta(), "args": vars(args), "servers": {}, "rounds": [], "counters": {}}
+    report: dict[str, Any] = {"meta": run_meta("boto3", "moto"), "args": vars(args), "servers": {}, "rounds": [], "counters": {}}
     try:
         print(f"update_bench: {args.ops} ops per workload, {args.warmup} warm-up ops, {args.rounds} round(s), "
               f"{len(wls)} workloads x {len(names)} servers, stream: {args.stream or 'none'}; work dir {workdir}",
