@@ -61,4 +61,6 @@ class Connector:
             "readers": pool.count,
             "reader_reuses": pool.hits,
             "reader_seeks": pool.seeks,
+            "reader_parks": pool.parks,
+            "reader_starved_reads": pool.starved,
         }

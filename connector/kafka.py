@@ -3,11 +3,19 @@ GetRecords calls, the offset lookups iterators need, and the producer behind Kin
 The only connector module that imports the Kafka client (topic creation and tailing come from
 `table_api.kafka`).
 
-Measured on the embedded broker (../shared/kafka-broker-notes.md): a read that continues where
-the last one stopped costs ~0.2 ms, a repositioned one ~10 ms. So readers stay assigned where the
-last GetRecords stopped and the pool hands a reader back to the caller whose iterator continues
-there. An empty shard must answer at once: a reader never waits when its position has reached
-the high watermark that its own background fetches keep up to date.
+Measured on the embedded broker (../shared/kafka-broker-notes.md, docs/design.md): a read that
+continues where the last one stopped costs ~0.2 ms, a repositioned one ~10 ms. So readers stay
+assigned where the last GetRecords stopped and the pool hands a reader back to the caller whose
+iterator continues there. An empty shard must answer at once: a reader never waits when its
+position has reached the high watermark that its own background fetches keep up to date.
+
+The embedded broker lists all of a partition's batches on every fetch and answers an empty fetch
+when that listing takes longer than the fetch's `fetch.wait.max.ms`; at the end of a partition it
+answers sooner the shorter the wait. So a reader's wait follows the size of its partition: the
+shortest that is safely longer than the listing (2 ms up to ~1,000 records, 16 ms at 5,000: see
+`fetch_wait_ms`), raised for a partition where a reader went without an answer. On Apache Kafka
+the wait only bounds an idle fetch (records are answered at once). A reader left idle is parked
+(unassigned): its fetches would otherwise keep the broker busy for nobody.
 """
 
 from __future__ import annotations
@@ -25,55 +33,88 @@ from table_api.kafka import MISSING, READER_CONFIG, Kafka, read_to_end
 log = logging.getLogger("cdc_bridge.connector.kafka")
 
 POLL_SLICE_S = 0.002
-FETCH_WAIT_MS = 5  # bounds how long a new record waits in the broker before our fetch sees it
+MIN_FETCH_WAIT_MS, MAX_FETCH_WAIT_MS = 2, 256
+FETCH_WAIT_MS_PER_1000_RECORDS = 2  # about twice the embedded broker's listing time per 1,000 batches
+UNKNOWN_SIZE_FETCH_WAIT_MS = 64  # a partition no read has sized yet
+IDLE_PARK_S = 2.0  # an idle reader stops fetching after this long (it keeps its position)
+
+
+def fetch_wait_ms(partition_end: int | None, floor_ms: int = MIN_FETCH_WAIT_MS) -> int:
+    """The fetch wait for a reader of a partition that ends at `partition_end` (None: unknown):
+    a power of two, so that readers of similar partitions share one wait and can be reused."""
+    if partition_end is None:
+        wanted = UNKNOWN_SIZE_FETCH_WAIT_MS
+    else:
+        wanted = partition_end * FETCH_WAIT_MS_PER_1000_RECORDS / 1000
+    wait = MIN_FETCH_WAIT_MS
+    while wait < max(wanted, floor_ms) and wait < MAX_FETCH_WAIT_MS:
+        wait *= 2
+    return wait
 
 
 class PartitionReader:
-    """One consumer assigned to one partition, positioned at `position` (the next offset)."""
+    """One consumer assigned to one partition, positioned at `position` (the next offset).
 
-    def __init__(self, bootstrap_servers: str):
+    `synced` tells whether a fetch since the last (re)assignment has answered: only then does the
+    cached high watermark say where the partition ends (before, it is unknown, or stale)."""
+
+    def __init__(self, bootstrap_servers: str, fetch_wait: int):
+        self.fetch_wait = fetch_wait
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap_servers,
             "group.id": "cdc-bridge-connector",  # never joined or committed: partitions are assigned
             **READER_CONFIG,
-            "fetch.wait.max.ms": FETCH_WAIT_MS,
+            "fetch.wait.max.ms": fetch_wait,
         })
         self.where: tuple[str, int] | None = None
         self.position = -1
         self.buffer: deque[Message] = deque()  # fetched but not yet returned, from `position` on
+        self.synced = False
+        self.parked = False
+        self.starved = False  # the last read waited its whole patience for records said to be there
+        self.released_at = time.monotonic()
 
     def seek(self, topic: str, partition: int, offset: int) -> None:
         self.consumer.assign([TopicPartition(topic, partition, offset)])
         self.where, self.position = (topic, partition), offset
         self.buffer.clear()
+        self.synced = self.parked = False
+
+    def park(self) -> None:
+        """Stop fetching; `position` stays, and the next `seek` there resumes."""
+        self.consumer.unassign()
+        self.buffer.clear()
+        self.synced, self.parked = False, True
 
     def read(self, limit: int, wait_s: float, patience_s: float = 1.0) -> list[Message]:
         """Up to `limit` records from `position`; returns at once at the end of the partition.
-        After `wait_s` it returns what it has; but while it has nothing and the high watermark
-        says records are there (a slow fetch), it waits up to `patience_s` for them, so that an
+        After `wait_s` it returns what it has; but while it has nothing and records are there, or
+        may be (no fetch has answered yet), it waits up to `patience_s` for them, so that an
         empty answer means an empty shard."""
         out: list[Message] = []
         while self.buffer and len(out) < limit:
             out.append(self.buffer.popleft())
         started = time.monotonic()
-        while len(out) < limit and not self.at_end(out):
-            elapsed = time.monotonic() - started
-            if elapsed >= patience_s or (elapsed >= wait_s and (out or not self.records_ahead())):
-                break
-            remaining = patience_s - elapsed
+        timeout = 0.0  # first take what is queued: the cached watermark may be ahead of the queue
+        while len(out) < limit:
             # consume() waits its whole timeout unless `limit` records come: short slices let the
-            # watermark check above end the read as soon as the shard is drained.
-            batch = self.consumer.consume(limit - len(out), timeout=min(remaining, POLL_SLICE_S))
-            for message in batch:
+            # watermark check below end the read as soon as the shard is drained.
+            for message in self.consumer.consume(limit - len(out), timeout=timeout):
                 error = message.error()
                 if error is None:
                     out.append(message)
+                    self.synced = True
                 elif error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
                     # An EOF event may be stale (records fetched after it follow it in the
                     # queue); it does make the cached high watermark known, which at_end reads.
-                    continue
+                    self.synced = True
                 else:
                     raise KafkaException(error)
+            elapsed = time.monotonic() - started
+            if self.at_end(out) or elapsed >= patience_s or (elapsed >= wait_s and (out or not self.records_ahead())):
+                break
+            timeout = min(patience_s - elapsed, POLL_SLICE_S)
+        self.starved = not out and self.records_ahead()
         return self._advance(out)
 
     def unread(self, messages: list[Message]) -> None:
@@ -82,22 +123,22 @@ class PartitionReader:
         if messages:
             self.position = messages[0].offset()
 
-    def records_ahead(self) -> bool:
-        """The high watermark is known and beyond our position."""
+    def high_watermark(self) -> int:
+        """Where the partition ends, as the last fetch said; -1 while unknown."""
+        if not self.synced:
+            return -1
         topic, partition = self.where
-        _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-        return high >= 0 and self.position < high
+        return self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)[1]
+
+    def records_ahead(self) -> bool:
+        """Records are beyond our position, or may be (no fetch has answered yet)."""
+        high = self.high_watermark()
+        return high < 0 or self.position < high
 
     def at_end(self, pending: list[Message]) -> bool:
         next_offset = pending[-1].offset() + 1 if pending else self.position
-        topic, partition = self.where
-        _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+        high = self.high_watermark()
         return high >= 0 and next_offset >= high
-
-    def end_known(self) -> bool:
-        """Whether a fetch has told this reader where its partition ends (not yet, right after a seek)."""
-        topic, partition = self.where
-        return self.consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)[1] >= 0
 
     def _advance(self, out: list[Message]) -> list[Message]:
         if out:
@@ -109,16 +150,33 @@ class PartitionReader:
 
 
 class ReaderPool:
-    """At most `size` readers; the least recently used idle one is repositioned when needed."""
+    """At most `size` readers; the least recently used idle one is repositioned when needed.
+    Readers differ in their fetch wait, chosen from what the pool last learned of the size of
+    their partition (see the module's docstring)."""
 
-    def __init__(self, bootstrap_servers: str, size: int = 64):
+    def __init__(self, bootstrap_servers: str, size: int = 64, idle_park_s: float = IDLE_PARK_S):
         self.bootstrap_servers = bootstrap_servers
         self.size = size
+        self.idle_park_s = idle_park_s
         self.idle: OrderedDict[int, PartitionReader] = OrderedDict()
         self.count = 0
         self.lock = threading.Lock()
-        self.hits = self.seeks = 0
+        self.hits = self.seeks = self.parks = self.starved = 0
         self.discarded: set[str] = set()  # deleted topics: their readers are closed, not kept
+        self.ends: dict[tuple[str, int], int] = {}  # the highest end each partition was seen to have
+        self.wait_floors: dict[tuple[str, int], int] = {}  # raised where a reader went unanswered
+        self.stopping = threading.Event()
+        self.parker = threading.Thread(target=self._park_idle, name="reader-parker", daemon=True)
+        self.parker.start()
+
+    def note_end(self, topic: str, partition: int, end: int) -> None:
+        with self.lock:
+            if end > self.ends.get((topic, partition), -1):
+                self.ends[(topic, partition)] = end
+
+    def fetch_wait(self, topic: str, partition: int) -> int:
+        where = (topic, partition)
+        return fetch_wait_ms(self.ends.get(where), self.wait_floors.get(where, MIN_FETCH_WAIT_MS))
 
     def acquire(self, topic: str, partition: int, offset: int) -> PartitionReader:
         """A reader at `offset`: the one the previous read left there, else an idle reader of the
@@ -127,12 +185,13 @@ class ReaderPool:
         consumer takes ~10 ms; when the pool is full the least recently used reader is replaced."""
         retired = None
         with self.lock:
-            reader = self._take(lambda r: r.where == (topic, partition) and r.position == offset)
-            if reader is not None:
+            wait = self.fetch_wait(topic, partition)
+            reader = self._take(lambda r: r.fetch_wait == wait and r.where == (topic, partition) and r.position == offset)
+            if reader is not None and not reader.parked:
                 self.hits += 1
                 return reader
             self.seeks += 1
-            reader = self._take(lambda r: r.where is not None and r.where[0] == topic)
+            reader = reader or self._take(lambda r: r.fetch_wait == wait and r.where is not None and r.where[0] == topic)
             if reader is None:
                 if self.count >= self.size and self.idle:
                     _, retired = self.idle.popitem(last=False)
@@ -140,7 +199,7 @@ class ReaderPool:
                     self.count += 1
         if retired is not None:
             retired.close()
-        reader = reader or PartitionReader(self.bootstrap_servers)
+        reader = reader or PartitionReader(self.bootstrap_servers, wait)
         reader.seek(topic, partition, offset)
         return reader
 
@@ -152,12 +211,30 @@ class ReaderPool:
         return None
 
     def release(self, reader: PartitionReader) -> None:
+        if reader.where is not None:
+            self.note_end(*reader.where, reader.high_watermark())
         with self.lock:
+            if reader.starved and reader.where is not None:
+                # The broker let a whole read go by without records it has: a longer wait.
+                self.starved += 1
+                self.wait_floors[reader.where] = min(reader.fetch_wait * 2, MAX_FETCH_WAIT_MS)
+                log.info("partition reads starved; longer fetch wait", extra={
+                    "topic": reader.where[0], "partition": reader.where[1], "fetch_wait_ms": reader.fetch_wait * 2})
             if reader.where is not None and reader.where[0] in self.discarded:
                 self.count -= 1
                 reader.close()
                 return
+            reader.released_at = time.monotonic()
             self.idle[id(reader)] = reader
+
+    def _park_idle(self) -> None:
+        while not self.stopping.wait(self.idle_park_s / 4):
+            now = time.monotonic()
+            with self.lock:
+                for reader in self.idle.values():
+                    if not reader.parked and reader.where is not None and now - reader.released_at >= self.idle_park_s:
+                        reader.park()
+                        self.parks += 1
 
     def discard(self, topics: list[str]) -> None:
         """Close the readers of topics about to be deleted: librdkafka 2.16 crashes (SIGSEGV) when
@@ -165,6 +242,9 @@ class ReaderPool:
         closed when it comes back."""
         with self.lock:
             self.discarded.update(topics)
+            for known in (self.ends, self.wait_floors):
+                for where in [w for w in known if w[0] in self.discarded]:
+                    del known[where]
             for key, reader in list(self.idle.items()):
                 if reader.where is not None and reader.where[0] in self.discarded:
                     del self.idle[key]
@@ -172,6 +252,8 @@ class ReaderPool:
                     reader.close()
 
     def close(self) -> None:
+        self.stopping.set()
+        self.parker.join(2)
         with self.lock:
             for reader in self.idle.values():
                 reader.close()

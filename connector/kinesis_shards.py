@@ -27,7 +27,6 @@ from connector.ids import (
 from connector.kafka import ReaderPool
 
 READ_WAIT_S = 0.05  # the longest a GetRecords waits for a shard that has records coming
-FIRST_FETCH_WAIT_S = 1.0  # ... or, after a seek, for the first fetch to say where the shard ends
 MAX_RECORDS = 10_000
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 HOUR_MS = 3_600_000
@@ -180,9 +179,6 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
     reader = pool.acquire(shard.topic, shard.partition, offset)
     try:
         messages = reader.read(limit, READ_WAIT_S)
-        deadline = time.monotonic() + FIRST_FETCH_WAIT_S
-        while not messages and not reader.end_known() and time.monotonic() < deadline:
-            messages = reader.read(limit, READ_WAIT_S)  # a repositioned reader's first fetch is still out
         base = KINESIS_SEQUENCE_PREFIX + shard.number * 10**20
         records: list[dict] = []
         size, last_ts, stop = 0, None, len(messages)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 _ONE_BYTE = [bytes([(n << 1) ^ (n >> 63) if n < 64 else 0]) for n in range(64)]
 
@@ -173,154 +174,170 @@ class Codec:
         out.append(self.av_suffix[kind])
 
     # -- decoding ------------------------------------------------------------------------------
+    # Functions of (data, position) returning (value, next position), with the one-byte varint
+    # inlined: the connector decodes every record it serves, so calls per value matter.
 
     def decode_event(self, data: bytes) -> dict:
-        reader = Reader(data)
         try:
             event: dict = {}
+            pos = 0
             for name in self.s.event_fields:
                 if name == "eventName":
-                    event[name] = reader.symbol(self.s.operation_types)
+                    event[name], pos = _read_symbol(data, pos, self.s.operation_types)
                 elif name == "dynamodb":
-                    event[name] = self._read_record(reader)
+                    event[name], pos = self._read_record(data, pos)
                 elif name == "userIdentity":
-                    if reader.branch():
-                        event[name] = {f: reader.string() for f in self.s.identity_fields}
+                    present, pos = _read_branch(data, pos)
+                    if present:
+                        identity = event[name] = {}
+                        for field in self.s.identity_fields:
+                            identity[field], pos = _read_string(data, pos)
                 else:
-                    event[name] = reader.string()
-            reader.finish()
+                    event[name], pos = _read_string(data, pos)
+            _finish(data, pos)
         except (IndexError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"not an Avro ChangeEvent body: {type(exc).__name__}: {exc}") from None
         return event
 
     def decode_key(self, data: bytes) -> dict:
-        reader = Reader(data)
         try:
-            keys = self._read_item(reader)
-            reader.finish()
+            keys, pos = self._read_item(data, 0)
+            _finish(data, pos)
         except (IndexError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"not an Avro ItemKey body: {type(exc).__name__}: {exc}") from None
         return keys
 
-    def _read_record(self, reader: Reader) -> dict:
+    def _read_record(self, data: bytes, pos: int) -> tuple[dict, int]:
         record: dict = {}
         for name in self.s.record_fields:
             if name == "ApproximateCreationDateTime" or name == "SizeBytes":
-                record[name] = reader.long()
+                record[name], pos = _read_long(data, pos)
             elif name == "Keys":
-                record[name] = self._read_item(reader)
+                record[name], pos = self._read_item(data, pos)
             elif name == "StreamViewType":
-                record[name] = reader.symbol(self.s.view_types)
-            elif reader.branch():
-                record[name] = self._read_item(reader)
-        return record
+                record[name], pos = _read_symbol(data, pos, self.s.view_types)
+            else:
+                present, pos = _read_branch(data, pos)
+                if present:
+                    record[name], pos = self._read_item(data, pos)
+        return record, pos
 
-    def _read_item(self, reader: Reader) -> dict:
+    def _read_item(self, data: bytes, pos: int) -> tuple[dict, int]:
         item = {}
-        for _ in reader.blocks():
-            name = reader.string()
-            item[name] = self._read_value(reader)
-        return item
+        read_value = self._read_value
+        while True:
+            count, pos = _read_block_count(data, pos)
+            if count == 0:
+                return item, pos
+            for _ in range(count):
+                name, pos = _read_string(data, pos)
+                item[name], pos = read_value(data, pos)
 
-    def _read_value(self, reader: Reader) -> dict:
+    def _read_value(self, data: bytes, pos: int) -> tuple[dict, int]:
         # Every field but one is null: skip the null branch bytes (0x00) up to the one set
         # (0x02), read its value, then check that the remaining fields are null too.
-        data, pos, types = reader.data, reader.pos, self.s.av_types
+        types = self.s.av_types
         index = 0
         while data[pos] == 0:
             pos += 1
             index += 1
         if data[pos] != 2 or index >= len(types):
             raise ValueError("an AttributeValue with no type, or a bad union branch")
-        reader.pos = pos + 1
+        pos += 1
         kind = types[index]
         if kind == "S" or kind == "N":
-            value = reader.string()
+            value, pos = _read_string(data, pos)
         elif kind == "M":
-            value = self._read_item(reader)
-        elif kind == "L":
-            value = [self._read_value(reader) for _ in reader.blocks()]
+            value, pos = self._read_item(data, pos)
         elif kind == "BOOL" or kind == "NULL":
-            value = reader.boolean()
-        elif kind == "B":
-            value = base64.b64encode(reader.bytes()).decode("ascii")
-        elif kind == "BS":
-            value = [base64.b64encode(reader.bytes()).decode("ascii") for _ in reader.blocks()]
-        else:  # SS, NS
-            value = [reader.string() for _ in reader.blocks()]
-        rest = len(types) - 1 - index
-        end = reader.pos + rest
-        if data[reader.pos:end] != self.av_suffix[kind] or end > len(data):
+            value = data[pos]
+            if value > 1:
+                raise ValueError(f"boolean byte {value}")
+            value, pos = value == 1, pos + 1
+        else:  # the arrays: L, SS, NS, B (one), BS
+            value, pos = self._read_array(kind, data, pos)
+        suffix = self.av_suffix[kind]
+        end = pos + len(suffix)
+        if data[pos:end] != suffix or end > len(data):
             raise ValueError("an AttributeValue with more than one type")
-        reader.pos = end
-        return {kind: value}
+        return {kind: value}, end
+
+    def _read_array(self, kind: str, data: bytes, pos: int) -> tuple[Any, int]:
+        if kind == "B":
+            raw, pos = _read_bytes(data, pos)
+            return base64.b64encode(raw).decode("ascii"), pos
+        values: list = []
+        while True:
+            count, pos = _read_block_count(data, pos)
+            if count == 0:
+                return values, pos
+            for _ in range(count):
+                if kind == "L":
+                    value, pos = self._read_value(data, pos)
+                elif kind == "BS":
+                    raw, pos = _read_bytes(data, pos)
+                    value = base64.b64encode(raw).decode("ascii")
+                else:  # SS, NS
+                    value, pos = _read_string(data, pos)
+                values.append(value)
 
 
-class Reader:
-    """Reads Avro primitives from a bytes object; IndexError past its end."""
-
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes):
-        self.data = data
-        self.pos = 0
-
-    def long(self) -> int:
-        data, pos = self.data, self.pos
+def _read_long(data: bytes, pos: int) -> tuple[int, int]:
+    byte = data[pos]
+    pos += 1
+    if byte < 0x80:
+        return (byte >> 1) ^ -(byte & 1), pos
+    n, shift = byte & 0x7F, 7
+    while byte & 0x80:
         byte = data[pos]
         pos += 1
-        n, shift = byte & 0x7F, 7
-        while byte & 0x80:
-            byte = data[pos]
-            pos += 1
-            n |= (byte & 0x7F) << shift
-            shift += 7
-        self.pos = pos
-        return (n >> 1) ^ -(n & 1)
+        n |= (byte & 0x7F) << shift
+        shift += 7
+    return (n >> 1) ^ -(n & 1), pos
 
-    def symbol(self, symbols: list[str]) -> str:
-        index = self.long()
-        if not 0 <= index < len(symbols):
-            raise ValueError(f"enum index {index} out of range")
-        return symbols[index]
 
-    def branch(self) -> bool:
-        index = self.long()
-        if index not in (0, 1):
-            raise ValueError(f"union branch {index} out of range")
-        return index == 1
+def _read_bytes(data: bytes, pos: int) -> tuple[bytes, int]:
+    size = data[pos]
+    if size < 0x80:
+        size, pos = (size >> 1) ^ -(size & 1), pos + 1
+    else:
+        size, pos = _read_long(data, pos)
+    end = pos + size
+    if size < 0 or end > len(data):
+        raise IndexError("bytes past the end")
+    return data[pos:end], end
 
-    def boolean(self) -> bool:
-        value = self.data[self.pos]
-        self.pos += 1
-        if value > 1:
-            raise ValueError(f"boolean byte {value}")
-        return value == 1
 
-    def bytes(self) -> bytes:
-        size = self.long()
-        if size < 0 or self.pos + size > len(self.data):
-            raise IndexError("bytes past the end")
-        start, self.pos = self.pos, self.pos + size
-        return self.data[start:self.pos]
+def _read_string(data: bytes, pos: int) -> tuple[str, int]:
+    raw, pos = _read_bytes(data, pos)
+    return raw.decode("utf-8"), pos
 
-    def string(self) -> str:
-        return self.bytes().decode("utf-8")
 
-    def blocks(self):
-        """Yield once per entry of a map or array (blocks until a zero count)."""
-        while True:
-            count = self.long()
-            if count == 0:
-                return
-            if count < 0:  # a negative count is followed by the block's size in bytes
-                count = -count
-                self.long()
-            if count > len(self.data):
-                raise ValueError("block count larger than the data")
-            for _ in range(count):
-                yield
+def _read_symbol(data: bytes, pos: int, symbols: list[str]) -> tuple[str, int]:
+    index, pos = _read_long(data, pos)
+    if not 0 <= index < len(symbols):
+        raise ValueError(f"enum index {index} out of range")
+    return symbols[index], pos
 
-    def finish(self) -> None:
-        if self.pos != len(self.data):
-            raise ValueError(f"{len(self.data) - self.pos} bytes left over")
+
+def _read_branch(data: bytes, pos: int) -> tuple[bool, int]:
+    index, pos = _read_long(data, pos)
+    if index not in (0, 1):
+        raise ValueError(f"union branch {index} out of range")
+    return index == 1, pos
+
+
+def _read_block_count(data: bytes, pos: int) -> tuple[int, int]:
+    """The entry count of the next block of a map or array (0: the end)."""
+    count, pos = _read_long(data, pos)
+    if count < 0:  # a negative count is followed by the block's size in bytes
+        count = -count
+        _, pos = _read_long(data, pos)
+    if count > len(data):
+        raise ValueError("block count larger than the data")
+    return count, pos
+
+
+def _finish(data: bytes, pos: int) -> None:
+    if pos != len(data):
+        raise ValueError(f"{len(data) - pos} bytes left over")
