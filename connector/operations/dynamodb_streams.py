@@ -61,7 +61,8 @@ async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
     if start is not None:
         partitions = [p for p in partitions if p > shard_partition(stream, start)]
     page = partitions[:limit]
-    shards = await asyncio.to_thread(lambda: [describe_shard(ctx, stream, p) for p in page])
+    # Side by side: each shard's trim horizon is a read on its own reader (~10-40 ms after a seek).
+    shards = await asyncio.gather(*(asyncio.to_thread(describe_shard, ctx, stream, p) for p in page))
     description = {
         "StreamArn": stream["StreamArn"],
         "StreamLabel": stream["StreamLabel"],
