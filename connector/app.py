@@ -39,7 +39,7 @@ class Connector:
         pool = ReaderPool(self.kafka_servers, self.settings.readers)
         kinesis = KinesisCatalog(kafka, producer, on_deleting=pool.discard)
         kinesis.start()
-        shards = Shards(kafka, pool, Offsets(kafka))
+        shards = Shards(kafka, pool, Offsets(kafka, pool))
         self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
 
     def stop(self) -> None:

@@ -171,8 +171,11 @@ class ReaderPool:
 
     def note_end(self, topic: str, partition: int, end: int) -> None:
         with self.lock:
-            if end > self.ends.get((topic, partition), -1):
-                self.ends[(topic, partition)] = end
+            self._raise_end((topic, partition), end)
+
+    def _raise_end(self, where: tuple[str, int], end: int) -> None:
+        if end > self.ends.get(where, -1):
+            self.ends[where] = end
 
     def fetch_wait(self, topic: str, partition: int) -> int:
         where = (topic, partition)
@@ -191,7 +194,7 @@ class ReaderPool:
                 self.hits += 1
                 return reader
             self.seeks += 1
-            reader = reader or self._take(lambda r: r.fetch_wait == wait and r.where is not None and r.where[0] == topic)
+            reader = reader or self._take(lambda r: r.fetch_wait == wait and r.where[0] == topic)
             if reader is None:
                 if self.count >= self.size and self.idle:
                     _, retired = self.idle.popitem(last=False)
@@ -211,16 +214,17 @@ class ReaderPool:
         return None
 
     def release(self, reader: PartitionReader) -> None:
-        if reader.where is not None:
-            self.note_end(*reader.where, reader.high_watermark())
+        """Take back a reader `acquire` gave out (so a positioned one: `where` is set)."""
+        high = reader.high_watermark()
         with self.lock:
-            if reader.starved and reader.where is not None:
+            self._raise_end(reader.where, high)
+            if reader.starved:
                 # The broker let a whole read go by without records it has: a longer wait.
                 self.starved += 1
-                self.wait_floors[reader.where] = min(reader.fetch_wait * 2, MAX_FETCH_WAIT_MS)
+                floor = self.wait_floors[reader.where] = min(reader.fetch_wait * 2, MAX_FETCH_WAIT_MS)
                 log.info("partition reads starved; longer fetch wait", extra={
-                    "topic": reader.where[0], "partition": reader.where[1], "fetch_wait_ms": reader.fetch_wait * 2})
-            if reader.where is not None and reader.where[0] in self.discarded:
+                    "topic": reader.where[0], "partition": reader.where[1], "fetch_wait_ms": floor})
+            if reader.where[0] in self.discarded:
                 self.count -= 1
                 reader.close()
                 return
@@ -232,7 +236,7 @@ class ReaderPool:
             now = time.monotonic()
             with self.lock:
                 for reader in self.idle.values():
-                    if not reader.parked and reader.where is not None and now - reader.released_at >= self.idle_park_s:
+                    if not reader.parked and now - reader.released_at >= self.idle_park_s:
                         reader.park()
                         self.parks += 1
 
@@ -246,7 +250,7 @@ class ReaderPool:
                 for where in [w for w in known if w[0] in self.discarded]:
                     del known[where]
             for key, reader in list(self.idle.items()):
-                if reader.where is not None and reader.where[0] in self.discarded:
+                if reader.where[0] in self.discarded:
                     del self.idle[key]
                     self.count -= 1
                     reader.close()
@@ -263,18 +267,21 @@ class ReaderPool:
 class Offsets:
     """Where TRIM_HORIZON, LATEST and AT_TIMESTAMP start, found by reading (never trusting
     ListOffsets alone: the embedded broker's LATEST can be low and its offsets_for_times answers 0
-    for a time after the last record)."""
+    for a time after the last record). Each end found tells `pool` how long the partition is."""
 
-    def __init__(self, kafka: Kafka):
+    def __init__(self, kafka: Kafka, pool: ReaderPool):
         self.kafka = kafka
+        self.pool = pool
 
     def end(self, topic: str, partition: int) -> int:
         """The true end: the offset the next record will get."""
         record = self.kafka.last_record(topic, partition)
         if record is not None:
-            return record.offset + 1
-        low, _ = self._watermarks(topic, partition)
-        return max(low, 0)
+            end = record.offset + 1
+        else:
+            end = max(self._watermarks(topic, partition)[0], 0)
+        self.pool.note_end(topic, partition, end)
+        return end
 
     def first_at_or_after(self, topic: str, partition: int, timestamp_ms: int) -> int:
         """The offset of the first record with a timestamp >= `timestamp_ms` (the end if none)."""

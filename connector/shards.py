@@ -45,7 +45,6 @@ class Shards:
         if closed and (topic, partition) in self.closed_ends:
             return self.closed_ends[(topic, partition)]
         end = self.offsets.end(topic, partition)
-        self.pool.note_end(topic, partition, end)
         if closed:
             self.closed_ends[(topic, partition)] = end
         return end
