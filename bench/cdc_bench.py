@@ -29,10 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import math
-import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -45,8 +42,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.common` (and the project) importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    run_meta,
+from bench.common import (  # noqa: E402
     HOST,
     STOP,
     CpuWindow,
@@ -55,10 +51,13 @@ from bench.common import (
     ServerProcess,
     boto3_client,
     dumps,
+    finish,
     free_port,
     http_status,
     loads,
     percentile,
+    run_meta,
+    stop_on_sigterm,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -831,13 +830,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt  # SIGTERM: same clean-up as Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     # The consumer thread must get the GIL back quickly when a record arrives while the writer
     # (boto3 especially) is busy: 0.5 ms instead of the default 5 ms switch interval.
     sys.setswitchinterval(0.0005)
@@ -904,11 +899,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is not None:
             server.stop()
             report.setdefault("server", {})["log_tail"] = server.log_tail(40)
-        if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-            print(f"results written to {args.json}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        finish([], args.json, report, workdir)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import http.client
+import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,8 +40,6 @@ try:
 
     loads = orjson.loads
 except ImportError:  # pragma: no cover - orjson is a dependency of the project
-    import json
-
     def dumps(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":")).encode()
 
@@ -320,6 +320,28 @@ class Result:
 
 
 STOP = threading.Event()  # set on Ctrl-C / shutdown: every worker loop checks it
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM takes the same clean-up path as Ctrl-C: a KeyboardInterrupt in the main thread."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def finish(processes: list, json_path: str | None, report: dict, workdir: Path) -> None:
+    """The end of every benchmark's run, however it ended: stop the workers and the servers,
+    write the results, remove the work dir."""
+    STOP.set()
+    for process in processes:
+        process.stop()
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print(f"results written to {json_path}")
+    shutil.rmtree(workdir, ignore_errors=True)
 MAX_CONSECUTIVE_ERRORS = 50
 
 

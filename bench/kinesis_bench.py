@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
+from bench.common import (  # noqa: E402
     STOP,
     CpuWindow,
     RawJsonClient,
@@ -34,6 +34,7 @@ from bench.common import (
     ServerProcess,
     boto3_client,
     dumps,
+    finish,
     free_port,
     http_status,
     loads,
@@ -446,9 +447,7 @@ def main() -> int:
             Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows, "ceilings": ceilings, **summary}, indent=1))
         return 1 if any(r["errors"] for r in rows) else 0
     finally:
-        for peer in peers:
-            peer.process.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        finish([peer.process for peer in peers], None, {}, workdir)
 
 
 if __name__ == "__main__":

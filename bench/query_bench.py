@@ -30,10 +30,8 @@ least 0.8x the smallest); Scan at least 20,000 items/s; BatchWriteItem at least 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -45,20 +43,21 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    run_meta,
-    STOP,
+from bench.common import (  # noqa: E402
     CpuWindow,
     RawJsonClient,
     ServerFailed,
     ServerProcess,
     boto3_client,
     dumps,
+    finish,
     free_port,
     http_status,
     loads,
+    run_meta,
     run_threads,
     signed_headers,
+    stop_on_sigterm,
 )
 from bench.table_bench import fmt, start_moto, start_ours
 
@@ -389,13 +388,9 @@ def start(name: str, workdir: Path, args: argparse.Namespace) -> Target | None:
     return Target(name, process, port)
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="query-bench-"))
     targets: list[Target] = []
     results: dict[str, dict] = {}
@@ -422,13 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted", file=sys.stderr)
         return 130
     finally:
-        STOP.set()
-        for target in targets:
-            target.process.stop()
-        if args.json:
-            Path(args.json).write_text(json.dumps({"meta": run_meta("boto3", "moto"), "args": vars(args), "results": results},
-                                                  indent=2, default=str) + "\n")
-        shutil.rmtree(workdir, ignore_errors=True)
+        finish([t.process for t in targets], args.json,
+               {"meta": run_meta("boto3", "moto"), "args": vars(args), "results": results}, workdir)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import json
 import math
 import os
-import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -51,8 +48,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    run_meta,
+from bench.common import (  # noqa: E402
     HOST,
     STOP,
     CpuWindow,
@@ -61,12 +57,15 @@ from bench.common import (
     ServerProcess,
     boto3_client,
     dumps,
+    finish,
     free_port,
     http_status,
     loads,
     percentile,
+    run_meta,
     run_threads,
     signed_authorization,
+    stop_on_sigterm,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -807,13 +806,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt  # SIGTERM: same clean-up as Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     names = [args.only] if args.only else list(SERVERS)
     clients = ["raw", "boto3"] if args.client == "both" else [args.client]
     workdir = Path(tempfile.mkdtemp(prefix="streams-bench-"))
@@ -950,13 +945,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in followers.values():
             with contextlib.suppress(Exception):
                 f.close()
-        for proc in processes:
-            proc.stop()
-        if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-            print(f"results written to {args.json}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        finish(processes, args.json, report, workdir)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ Ctrl-C and on errors; they also die with this process (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -36,10 +33,24 @@ from typing import Any, Callable
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    run_meta,  # noqa: E402
-    BOTO3_CEILING_OPS, STOP, CpuWindow, RawJsonClient, Result, ServerFailed, ServerProcess, Stub,
-    boto3_client, dumps, free_port, http_status, loads, run_threads, signed_authorization,
+from bench.common import (  # noqa: E402
+    BOTO3_CEILING_OPS,
+    CpuWindow,
+    RawJsonClient,
+    Result,
+    ServerFailed,
+    ServerProcess,
+    Stub,
+    boto3_client,
+    dumps,
+    finish,
+    free_port,
+    http_status,
+    loads,
+    run_meta,
+    run_threads,
+    signed_authorization,
+    stop_on_sigterm,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,13 +410,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt  # SIGTERM: same clean-up as Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     wls = workloads(args.client, args.threads)
     names = [args.only] if args.only else list(SERVERS)
     workdir = Path(tempfile.mkdtemp(prefix="table-bench-"))
@@ -490,13 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         report["error"] = str(exc)
         return 1
     finally:
-        STOP.set()
-        for target in targets.values():
-            target.process.stop()
-        if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-            print(f"results written to {args.json}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        finish([t.process for t in targets.values()], args.json, report, workdir)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,6 @@ updates that succeeded, warm-ups included. A lost or doubled increment of ours f
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -42,10 +39,17 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.common` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (
-    run_meta,  # noqa: E402
-    STOP, CpuWindow, Result, ServerFailed, dumps, free_port, run_threads,
+from bench.common import (  # noqa: E402
+    CpuWindow,
+    Result,
+    ServerFailed,
+    dumps,
+    finish,
+    free_port,
+    run_meta,
+    run_threads,
     signed_authorization,
+    stop_on_sigterm,
 )
 from bench.table_bench import (  # noqa: E402
     CPU_TARGET, OPS_TARGET, SERVERS, TABLE, Target, aggregate, fmt, idle_cpu, paired_ratio,
@@ -238,10 +242,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
-
-
 def run_rounds(args, wls, targets, results, report, succeeded) -> int:
     exit_code = 0
     for rnd in range(1, args.rounds + 1):
@@ -283,7 +283,7 @@ def check_counters(targets, succeeded, keys, report) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_sigterm()
     wls = workloads(args.client, args.threads)
     names = [args.only] if args.only else list(SERVERS)
     workdir = Path(tempfile.mkdtemp(prefix="update-bench-"))
@@ -308,13 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         report["error"] = str(exc)
         return 1
     finally:
-        STOP.set()
-        for target in targets.values():
-            target.process.stop()
-        if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-            print(f"results written to {args.json}")
-        shutil.rmtree(workdir, ignore_errors=True)
+        finish([t.process for t in targets.values()], args.json, report, workdir)
 
 
 if __name__ == "__main__":
