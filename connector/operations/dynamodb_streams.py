@@ -31,9 +31,7 @@ STREAM_ARN = re.compile(
 
 @SERVICE.operation("ListStreams")
 def list_streams(ctx: ConnectorContext, req: dict) -> dict:
-    limit = req.get("Limit", 100)
-    if limit > 100:
-        raise limit_error(limit, 100)
+    limit = checked_limit(req, 100)
     start = req.get("ExclusiveStartStreamArn")
     if start is not None:
         check_stream_arn(start, "exclusiveStartStreamArn")
@@ -50,9 +48,7 @@ def list_streams(ctx: ConnectorContext, req: dict) -> dict:
 
 @SERVICE.operation("DescribeStream")
 async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
-    limit = req.get("Limit", 100)
-    if limit > 100:
-        raise limit_error(limit, 100)
+    limit = checked_limit(req, 100)
     start = req.get("ExclusiveStartShardId")
     if start is not None:
         check_shard_id(start, "exclusiveStartShardId")
@@ -90,9 +86,7 @@ async def get_shard_iterator(ctx: ConnectorContext, req: dict) -> dict:
 
 @SERVICE.operation("GetRecords")
 async def get_records(ctx: ConnectorContext, req: dict) -> dict:
-    limit = req.get("Limit", MAX_RECORDS)
-    if limit > MAX_RECORDS:
-        raise limit_error(limit, MAX_RECORDS)
+    limit = checked_limit(req, MAX_RECORDS)
     iterator = decode_iterator(ctx, req["ShardIterator"])
     return await asyncio.to_thread(read_records, ctx, iterator, limit)
 
@@ -216,8 +210,13 @@ def decode_iterator(ctx: ConnectorContext, token: str) -> ShardIterator:
     return iterator
 
 
-def limit_error(value: int, maximum: int) -> ValidationException:
-    return ValidationException(
-        f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint: "
-        f"Member must have value less than or equal to {maximum}"
-    )
+def checked_limit(req: dict, maximum: int) -> int:
+    """The request's Limit (`maximum` when absent); above it, AWS's ValidationException (the
+    model's own check covers the minimum of 1)."""
+    limit = req.get("Limit", maximum)
+    if limit > maximum:
+        raise ValidationException(
+            f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {maximum}"
+        )
+    return limit
