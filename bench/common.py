@@ -261,20 +261,7 @@ def boto3_client(service: str, port: int, max_pool: int = 10):
 
 def signed_authorization(client, call: Callable[[Any], Any]) -> str:
     """The Authorization header of one real boto3 request made by `call(client)`."""
-    seen: list[str] = []
-
-    def capture(request, **_):
-        seen.append(request.headers["Authorization"].decode() if isinstance(request.headers["Authorization"], bytes)
-                    else request.headers["Authorization"])
-
-    client.meta.events.register("before-send", capture)
-    try:
-        call(client)
-    finally:
-        client.meta.events.unregister("before-send", capture)
-    if not seen:
-        raise RuntimeError("boto3 sent no request")
-    return seen[0]
+    return signed_headers(client, call, ("Authorization",))["Authorization"]
 
 
 # --------------------------------------------------------------------------- timing
