@@ -133,24 +133,32 @@ def stream_topic(table: str, label: str) -> str:
     return f"dynamodb.{table}.{label.replace('-', '').replace(':', '').replace('.', '')}"
 
 
-def create_stream_table(port: int, table: str) -> str:
-    """Create a table with a NEW_AND_OLD_IMAGES stream; return its topic."""
+def create_table(port: int, table: str, stream: bool) -> dict:
+    """Create a table (with a NEW_AND_OLD_IMAGES stream if `stream`); return its description."""
+    request = {
+        "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+    }
+    if stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     raw = RawJsonClient(port)
     try:
-        status, body = raw.call("CreateTable", {
-            "TableName": table, "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        })
-        if status != 200:
-            raise RuntimeError(f"CreateTable {table}: HTTP {status}: {str(body)[:300]}")
-        label = body["TableDescription"].get("LatestStreamLabel")
-        if not label:
-            raise RuntimeError(f"CreateTable {table}: no LatestStreamLabel in {str(body)[:300]}")
-        return stream_topic(table, label)
+        status, body = raw.call("CreateTable", request)
     finally:
         raw.close()
+    if status != 200:
+        raise RuntimeError(f"CreateTable {table}: HTTP {status}: {str(body)[:300]}")
+    return body["TableDescription"]
+
+
+def create_stream_table(port: int, table: str) -> str:
+    """Create a table with a NEW_AND_OLD_IMAGES stream; return its topic."""
+    description = create_table(port, table, stream=True)
+    label = description.get("LatestStreamLabel")
+    if not label:
+        raise RuntimeError(f"CreateTable {table}: no LatestStreamLabel in {str(description)[:300]}")
+    return stream_topic(table, label)
 
 
 # --------------------------------------------------------------------------- Kafka side
@@ -521,17 +529,7 @@ def baseline_phase(port: int, server: ServerProcess, args) -> dict[str, Any]:
     """The same writers against a table without a stream: the write rate the table service
     reaches when it publishes nothing."""
     table = "cdc_bench_nostream"
-    raw = RawJsonClient(port)
-    try:
-        status, body = raw.call("CreateTable", {
-            "TableName": table, "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-        })
-    finally:
-        raw.close()
-    if status != 200:
-        raise RuntimeError(f"CreateTable {table}: HTTP {status}: {str(body)[:300]}")
+    create_table(port, table, stream=False)
     seconds = args.baseline_seconds
     print(f"baseline: table {table} without a stream; {args.threads} writer threads (raw client) for {seconds:g} s",
           flush=True)

@@ -8,6 +8,8 @@
 - `boto3_client` / `signed_authorization`: boto3 clients for a local endpoint, and one SigV4
   Authorization header to replay on raw requests (moto routes requests by its credential scope).
 - `Stub`: a canned-response HTTP server in a child process, to measure a client's own ceiling.
+- `stop_on_sigterm` / `finish`: every benchmark's SIGTERM hook and end of run (stop servers,
+  write the JSON results, remove the work dir).
 
 Linux only (/proc, PR_SET_PDEATHSIG). Loopback only.
 """
