@@ -37,9 +37,10 @@ class Connector:
         catalog.start()
         producer = RecordProducer(kafka)
         pool = ReaderPool(self.kafka_servers, self.settings.readers)
-        kinesis = KinesisCatalog(kafka, producer, on_deleting=pool.discard)
+        # In `cdc-bridge up`, the records the publisher saw acknowledged: read without a fetch.
+        shards = Shards(kafka, pool, Offsets(kafka, pool), env.get("delivered_tail"))
+        kinesis = KinesisCatalog(kafka, producer, on_deleting=shards.forget)
         kinesis.start()
-        shards = Shards(kafka, pool, Offsets(kafka, pool))
         self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
 
     def stop(self) -> None:

@@ -10,12 +10,15 @@ iterator continues there. An empty shard must answer at once: a reader never wai
 position has reached the high watermark that its own background fetches keep up to date.
 
 The embedded broker lists all of a partition's batches on every fetch and answers an empty fetch
-when that listing takes longer than the fetch's `fetch.wait.max.ms`; at the end of a partition it
-answers sooner the shorter the wait. So a reader's wait follows the size of its partition: the
-shortest that is safely longer than the listing (2 ms up to ~1,000 records, 16 ms at 5,000: see
-`fetch_wait_ms`), raised for a partition where a reader went without an answer. On Apache Kafka
-the wait only bounds an idle fetch (records are answered at once). A reader left idle is parked
-(unassigned): its fetches would otherwise keep the broker busy for nobody.
+when that listing takes longer than the fetch's `fetch.wait.max.ms`; and it answers every fetch,
+with records or not, only once that wait has passed. So a reader's wait follows the size of its
+partition: the shortest that is safely longer than the listing (1 ms up to ~500 records, 2 ms up
+to ~1,000, 16 ms at 5,000: see `fetch_wait_ms`), raised for a partition where a reader went
+without an answer. The size is what the last fetch or end lookup said; before a reader is
+positioned, a size learned more than END_FRESH_S ago is looked up again (ListOffsets), since a
+wait sized for a partition that has grown since would starve. On Apache Kafka the wait only
+bounds an idle fetch (records are answered at once). A reader left idle is parked (unassigned):
+its fetches would otherwise keep the broker busy for nobody.
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ from table_api.kafka import MISSING, READER_CONFIG, Kafka, read_to_end
 log = logging.getLogger("cdc_bridge.connector.kafka")
 
 POLL_SLICE_S = 0.002
-MIN_FETCH_WAIT_MS, MAX_FETCH_WAIT_MS = 2, 256
+MIN_FETCH_WAIT_MS, MAX_FETCH_WAIT_MS = 1, 256
 FETCH_WAIT_MS_PER_1000_RECORDS = 2  # about twice the embedded broker's listing time per 1,000 batches
 UNKNOWN_SIZE_FETCH_WAIT_MS = 64  # a partition no read has sized yet
 IDLE_PARK_S = 2.0  # an idle reader stops fetching after this long (it keeps its position)
+END_FRESH_S = 1.0  # a partition end older than this is looked up again before a reader is positioned
 
 
 def fetch_wait_ms(partition_end: int | None, floor_ms: int = MIN_FETCH_WAIT_MS) -> int:
@@ -102,7 +106,8 @@ class PartitionReader:
             for message in self.consumer.consume(limit - len(out), timeout=timeout):
                 error = message.error()
                 if error is None:
-                    out.append(message)
+                    if message.offset() >= self.position:  # below it: skipped (`skip_to`)
+                        out.append(message)
                     self.synced = True
                 elif error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
                     # An EOF event may be stale (records fetched after it follow it in the
@@ -116,6 +121,13 @@ class PartitionReader:
             timeout = min(patience_s - elapsed, POLL_SLICE_S)
         self.starved = not out and self.records_ahead()
         return self._advance(out)
+
+    def skip_to(self, offset: int) -> None:
+        """Move ahead to `offset`: the records before it were served without this reader. Those
+        already fetched are dropped now, those still coming as they arrive."""
+        while self.buffer and self.buffer[0].offset() < offset:
+            self.buffer.popleft()
+        self.position = offset
 
     def unread(self, messages: list[Message]) -> None:
         """Give back records a caller fetched but could not return (the 1 MB response cap)."""
@@ -164,6 +176,9 @@ class ReaderPool:
         self.hits = self.seeks = self.parks = self.starved = 0
         self.discarded: set[str] = set()  # deleted topics: their readers are closed, not kept
         self.ends: dict[tuple[str, int], int] = {}  # the highest end each partition was seen to have
+        self.ends_seen: dict[tuple[str, int], float] = {}  # when (monotonic) that end was last confirmed
+        self.lookup = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "cdc-bridge-connector",
+                                **READER_CONFIG})  # ListOffsets only: never assigned
         self.wait_floors: dict[tuple[str, int], int] = {}  # raised where a reader went unanswered
         self.stopping = threading.Event()
         self.parker = threading.Thread(target=self._park_idle, name="reader-parker", daemon=True)
@@ -174,6 +189,9 @@ class ReaderPool:
             self._raise_end((topic, partition), end)
 
     def _raise_end(self, where: tuple[str, int], end: int) -> None:
+        if end < 0:
+            return
+        self.ends_seen[where] = time.monotonic()
         if end > self.ends.get(where, -1):
             self.ends[where] = end
 
@@ -185,16 +203,25 @@ class ReaderPool:
         """A reader at `offset`: the one the previous read left there, else an idle reader of the
         same topic repositioned, else a new one. A reader is never moved to another topic:
         librdkafka needs about a second to learn a topic it has not read before, while a new
-        consumer takes ~10 ms; when the pool is full the least recently used reader is replaced."""
-        retired = None
+        consumer takes ~10 ms; when the pool is full the least recently used reader is replaced.
+        Before positioning a reader, a partition end learned long ago is looked up again: a
+        fetch wait sized for a partition that has grown since would starve (see `fetch_wait_ms`)."""
+        where = (topic, partition)
         with self.lock:
             wait = self.fetch_wait(topic, partition)
-            reader = self._take(lambda r: r.fetch_wait == wait and r.where == (topic, partition) and r.position == offset)
-            if reader is not None and not reader.parked:
+            reader = self._take(lambda r: r.fetch_wait == wait and r.where == where and r.position == offset and not r.parked)
+            if reader is not None:
                 self.hits += 1
                 return reader
+            stale = time.monotonic() - self.ends_seen.get(where, float("-inf")) > END_FRESH_S
+        if stale:
+            self._look_up_end(topic, partition)
+        retired = None
+        with self.lock:
             self.seeks += 1
-            reader = reader or self._take(lambda r: r.fetch_wait == wait and r.where[0] == topic)
+            wait = self.fetch_wait(topic, partition)
+            reader = (self._take(lambda r: r.fetch_wait == wait and r.where == where and r.position == offset)
+                      or self._take(lambda r: r.fetch_wait == wait and r.where[0] == topic))
             if reader is None:
                 if self.count >= self.size and self.idle:
                     _, retired = self.idle.popitem(last=False)
@@ -205,6 +232,24 @@ class ReaderPool:
         reader = reader or PartitionReader(self.bootstrap_servers, wait)
         reader.seek(topic, partition, offset)
         return reader
+
+    def _look_up_end(self, topic: str, partition: int) -> None:
+        """The partition's end as ListOffsets tells it: on the embedded broker possibly a little
+        low (the last batch's base offset + 1), close enough to size a fetch wait."""
+        try:
+            _, high = self.lookup.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+        except KafkaException:
+            return  # a deleted topic, or no answer: the wait follows what was known
+        self.note_end(topic, partition, high)
+
+    def skip(self, topic: str, partition: int, offset: int, to: int) -> None:
+        """Records [offset, to) of a partition were served without a reader: the idle reader
+        left at `offset` moves on to `to`, so the next read there continues with it."""
+        with self.lock:
+            for reader in self.idle.values():
+                if reader.where == (topic, partition) and reader.position == offset:
+                    reader.skip_to(to)
+                    return
 
     def _take(self, wanted) -> PartitionReader | None:
         for key, reader in self.idle.items():
@@ -246,7 +291,7 @@ class ReaderPool:
         closed when it comes back."""
         with self.lock:
             self.discarded.update(topics)
-            for known in (self.ends, self.wait_floors):
+            for known in (self.ends, self.ends_seen, self.wait_floors):
                 for where in [w for w in known if w[0] in self.discarded]:
                     del known[where]
             for key, reader in list(self.idle.items()):
@@ -262,6 +307,7 @@ class ReaderPool:
             for reader in self.idle.values():
                 reader.close()
             self.idle.clear()
+        self.lookup.close()
 
 
 class Offsets:
@@ -287,7 +333,9 @@ class Offsets:
         """The offset of the first record with a timestamp >= `timestamp_ms` (the end if none)."""
         last = self.kafka.last_record(topic, partition)
         if last is None:
-            return self.end(topic, partition)
+            # Empty: where its first record will go. Not `end`, which looks again and would
+            # step over a record written since.
+            return max(self._watermarks(topic, partition)[0], 0)
         if last.timestamp_ms < timestamp_ms:
             return last.offset + 1
         reader = self.kafka.reader()

@@ -70,6 +70,7 @@ class Codec:
         self.view_index = {s: _long(i) for i, s in enumerate(schemas.view_types)}
         self.known_event_fields = set(schemas.event_fields)
         self.known_record_fields = set(schemas.record_fields)
+        self._decoding_plans()
 
     # -- encoding ------------------------------------------------------------------------------
 
@@ -174,26 +175,39 @@ class Codec:
         out.append(self.av_suffix[kind])
 
     # -- decoding ------------------------------------------------------------------------------
-    # Functions of (data, position) returning (value, next position), with the one-byte varint
-    # inlined: the connector decodes every record it serves, so calls per value matter.
+    # Functions of (data, position) returning (value, next position). The connector decodes every
+    # record it serves, so calls per value matter: the record layouts become lists of field
+    # readers once, and strings with a one-byte length (names, most values) take a short path.
+
+    def _decoding_plans(self) -> None:
+        s = self.s
+        self.av_suffixes = [self.av_suffix[t] for t in s.av_types]
+        self.event_plan = []
+        for name in s.event_fields:
+            if name == "eventName":
+                read = _symbol_reader(s.operation_types)
+            elif name == "dynamodb":
+                read = self._read_record
+            elif name == "userIdentity":
+                read = self._read_identity
+            else:
+                read = _read_string
+            self.event_plan.append((name, read))
+        self.record_plan = []
+        for name in s.record_fields:
+            if name == "ApproximateCreationDateTime" or name == "SizeBytes":
+                read = _read_long
+            elif name == "Keys":
+                read = self._read_item
+            elif name == "StreamViewType":
+                read = _symbol_reader(s.view_types)
+            else:  # NewImage / OldImage: ["null", map]
+                read = self._read_optional_item
+            self.record_plan.append((name, read))
 
     def decode_event(self, data: bytes) -> dict:
         try:
-            event: dict = {}
-            pos = 0
-            for name in self.s.event_fields:
-                if name == "eventName":
-                    event[name], pos = _read_symbol(data, pos, self.s.operation_types)
-                elif name == "dynamodb":
-                    event[name], pos = self._read_record(data, pos)
-                elif name == "userIdentity":
-                    present, pos = _read_branch(data, pos)
-                    if present:
-                        identity = event[name] = {}
-                        for field in self.s.identity_fields:
-                            identity[field], pos = _read_string(data, pos)
-                else:
-                    event[name], pos = _read_string(data, pos)
+            event, pos = _read_fields(self.event_plan, data, 0)
             _finish(data, pos)
         except (IndexError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"not an Avro ChangeEvent body: {type(exc).__name__}: {exc}") from None
@@ -208,25 +222,30 @@ class Codec:
         return keys
 
     def _read_record(self, data: bytes, pos: int) -> tuple[dict, int]:
-        record: dict = {}
-        for name in self.s.record_fields:
-            if name == "ApproximateCreationDateTime" or name == "SizeBytes":
-                record[name], pos = _read_long(data, pos)
-            elif name == "Keys":
-                record[name], pos = self._read_item(data, pos)
-            elif name == "StreamViewType":
-                record[name], pos = _read_symbol(data, pos, self.s.view_types)
-            else:
-                present, pos = _read_branch(data, pos)
-                if present:
-                    record[name], pos = self._read_item(data, pos)
-        return record, pos
+        return _read_fields(self.record_plan, data, pos)
+
+    def _read_identity(self, data: bytes, pos: int) -> tuple[dict | None, int]:
+        present, pos = _read_branch(data, pos)
+        if not present:
+            return None, pos
+        identity = {}
+        for field in self.s.identity_fields:
+            identity[field], pos = _read_string(data, pos)
+        return identity, pos
+
+    def _read_optional_item(self, data: bytes, pos: int) -> tuple[dict | None, int]:
+        present, pos = _read_branch(data, pos)
+        return self._read_item(data, pos) if present else (None, pos)
 
     def _read_item(self, data: bytes, pos: int) -> tuple[dict, int]:
         item = {}
         read_value = self._read_value
         while True:
-            count, pos = _read_block_count(data, pos)
+            count = data[pos]
+            if count < 0x80 and not count & 1:  # a one-byte, non-negative count
+                count, pos = count >> 1, pos + 1
+            else:
+                count, pos = _read_block_count(data, pos)
             if count == 0:
                 return item, pos
             for _ in range(count):
@@ -236,11 +255,11 @@ class Codec:
     def _read_value(self, data: bytes, pos: int) -> tuple[dict, int]:
         # Every field but one is null: skip the null branch bytes (0x00) up to the one set
         # (0x02), read its value, then check that the remaining fields are null too.
-        types = self.s.av_types
-        index = 0
+        start = pos
         while data[pos] == 0:
             pos += 1
-            index += 1
+        index = pos - start
+        types = self.s.av_types
         if data[pos] != 2 or index >= len(types):
             raise ValueError("an AttributeValue with no type, or a bad union branch")
         pos += 1
@@ -256,11 +275,10 @@ class Codec:
             value, pos = value == 1, pos + 1
         else:  # the arrays: L, SS, NS, B (one), BS
             value, pos = self._read_array(kind, data, pos)
-        suffix = self.av_suffix[kind]
-        end = pos + len(suffix)
-        if data[pos:end] != suffix or end > len(data):
+        suffix = self.av_suffixes[index]
+        if not data.startswith(suffix, pos):
             raise ValueError("an AttributeValue with more than one type")
-        return {kind: value}, end
+        return {kind: value}, pos + len(suffix)
 
     def _read_array(self, kind: str, data: bytes, pos: int) -> tuple[Any, int]:
         if kind == "B":
@@ -280,6 +298,16 @@ class Codec:
                 else:  # SS, NS
                     value, pos = _read_string(data, pos)
                 values.append(value)
+
+
+def _read_fields(plan: list, data: bytes, pos: int) -> tuple[dict, int]:
+    """A record from its plan of (field name, reader); a reader's None is an absent optional field."""
+    record = {}
+    for name, read in plan:
+        value, pos = read(data, pos)
+        if value is not None:
+            record[name] = value
+    return record, pos
 
 
 def _read_long(data: bytes, pos: int) -> tuple[int, int]:
@@ -309,15 +337,24 @@ def _read_bytes(data: bytes, pos: int) -> tuple[bytes, int]:
 
 
 def _read_string(data: bytes, pos: int) -> tuple[str, int]:
+    size = data[pos]
+    if size < 0x80 and not size & 1:  # a one-byte, non-negative length: most strings
+        end = pos + 1 + (size >> 1)
+        if end > len(data):
+            raise IndexError("string past the end")
+        return data[pos + 1:end].decode("utf-8"), end
     raw, pos = _read_bytes(data, pos)
     return raw.decode("utf-8"), pos
 
 
-def _read_symbol(data: bytes, pos: int, symbols: list[str]) -> tuple[str, int]:
-    index, pos = _read_long(data, pos)
-    if not 0 <= index < len(symbols):
-        raise ValueError(f"enum index {index} out of range")
-    return symbols[index], pos
+def _symbol_reader(symbols: list[str]):
+    """A reader of the enum with these symbols."""
+    def read(data: bytes, pos: int) -> tuple[str, int]:
+        index, pos = _read_long(data, pos)
+        if not 0 <= index < len(symbols):
+            raise ValueError(f"enum index {index} out of range")
+        return symbols[index], pos
+    return read
 
 
 def _read_branch(data: bytes, pos: int) -> tuple[bool, int]:

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from table_api.context import Context
-from table_api.kafka import Kafka
+from table_api.kafka import DeliveredTail, Kafka
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, replace_lost_streams
 from table_api.outbox import Publisher
@@ -41,10 +41,16 @@ class TableApi:
         kafka = Kafka(self.kafka_servers)
         url = self.settings.schema_registry_url
         self.registry = RemoteSchemaRegistry(url) if url else KafkaSchemaRegistry(kafka)
+        # What Kafka acknowledged, for a connector in this process (see DeliveredTail).
+        tail = env["delivered_tail"] = DeliveredTail()
+
+        def lost(topics: set[str]) -> None:
+            tail.forget(topics)
+            replace_lost_streams(ctx, topics)
+
         self.publisher = Publisher(
             kafka, storage, self.registry,
-            active_topics=lambda: active_topics(ctx),
-            on_lost_topics=lambda topics: replace_lost_streams(ctx, topics),
+            active_topics=lambda: active_topics(ctx), on_lost_topics=lost, on_delivered=tail.add,
         )
         ctx.events_committed = self.publisher.notify
         try:  # before we say ready, so that DescribeTable already names the replacing streams

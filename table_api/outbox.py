@@ -23,7 +23,7 @@ from collections.abc import Callable
 import orjson
 
 from schemas import codec
-from table_api.kafka import Kafka
+from table_api.kafka import Kafka, Message
 from table_api.storage import OutboxRow, Storage
 from table_api.streams import CATALOG_TOPIC
 
@@ -41,10 +41,12 @@ BACKLOG_WARN_AGE_S = 3.0
 
 class Publisher:
     """`active_topics()` names the topics of the enabled streams; `on_lost_topics(topics)`
-    replaces the streams whose topics Kafka no longer has."""
+    replaces the streams whose topics Kafka no longer has; `on_delivered(message)` is given
+    each change event Kafka acknowledged (in the publisher's thread)."""
 
     def __init__(self, kafka: Kafka, storage: Storage, registry,
-                 active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None]):
+                 active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None],
+                 on_delivered: Callable[[Message], None] | None = None):
         self.kafka = kafka
         self.storage = storage
         self.outbox = storage.outbox()  # the publisher thread's reading connection
@@ -54,6 +56,7 @@ class Publisher:
         self.registry_started = False
         self.active_topics = active_topics
         self.on_lost_topics = on_lost_topics
+        self.on_delivered = on_delivered
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
@@ -190,7 +193,7 @@ class Publisher:
             timestamp=row.created_ms,
             headers={SEQ_HEADER: seq_bytes(row.seq), "table": event["tableName"].encode(),
                      "eventName": event["eventName"].encode()},
-            on_delivery=self._delivery(row.seq),
+            on_delivery=self._delivery(row.seq, self.on_delivered),
         )
 
     def _last_shipped(self, topic: str, partition: int) -> int:
@@ -199,7 +202,7 @@ class Publisher:
             return 0
         return int.from_bytes(record.headers[SEQ_HEADER], "big")
 
-    def _delivery(self, seq: int):
+    def _delivery(self, seq: int, on_delivered: Callable[[Message], None] | None = None):
         def done(err, message) -> None:
             if err is not None:
                 self.failure = f"delivery failed: {err}"
@@ -207,6 +210,8 @@ class Publisher:
             with self.lock:
                 self.delivered.append(seq)
                 self.published_total += 1
+            if on_delivered is not None:
+                on_delivered(message)
 
         return done
 

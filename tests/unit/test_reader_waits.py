@@ -9,7 +9,7 @@ from connector.kafka import MAX_FETCH_WAIT_MS, MIN_FETCH_WAIT_MS, UNKNOWN_SIZE_F
 
 
 @pytest.mark.parametrize(("end", "wait"), [
-    (0, 2), (600, 2), (1000, 2), (1500, 4), (5000, 16), (12_000, 32), (10**9, MAX_FETCH_WAIT_MS),
+    (0, 1), (400, 1), (600, 2), (1000, 2), (1500, 4), (5000, 16), (12_000, 32), (10**9, MAX_FETCH_WAIT_MS),
 ])
 def test_the_wait_follows_the_partition_size(end, wait):
     assert fetch_wait_ms(end) == wait

@@ -1,0 +1,85 @@
+"""The tail of acknowledged records that `cdc-bridge up` hands from the publisher to the connector
+(table_api.kafka.DeliveredTail): it only ever answers with records whose offsets follow each
+other from the one asked for, so a read from it can never skip or repeat a record."""
+
+from __future__ import annotations
+
+from table_api.kafka import DeliveredTail
+
+
+class Delivered:
+    """What the tail looks at in a delivery report."""
+
+    def __init__(self, topic: str, partition: int, offset: int):
+        self._where, self._offset = (topic, partition), offset
+
+    def topic(self) -> str:
+        return self._where[0]
+
+    def partition(self) -> int:
+        return self._where[1]
+
+    def offset(self) -> int:
+        return self._offset
+
+
+def deliver(tail: DeliveredTail, topic: str, partition: int, offsets) -> None:
+    for offset in offsets:
+        tail.add(Delivered(topic, partition, offset))
+
+
+def offsets(messages) -> list[int]:
+    return [m.offset() for m in messages]
+
+
+def test_reads_follow_the_offsets_from_the_one_asked_for_up_to_the_limit():
+    tail = DeliveredTail()
+    deliver(tail, "t", 0, range(10, 20))
+    assert offsets(tail.read("t", 0, 10, 1000)) == list(range(10, 20))
+    assert offsets(tail.read("t", 0, 14, 3)) == [14, 15, 16]
+    assert offsets(tail.read("t", 0, 19, 5)) == [19]
+
+
+def test_offsets_it_does_not_hold_get_nothing():
+    tail = DeliveredTail()
+    deliver(tail, "t", 0, range(10, 20))
+    for offset in (0, 9, 20, 21):
+        assert tail.read("t", 0, offset, 10) == []
+    assert tail.read("t", 1, 10, 10) == [] and tail.read("other", 0, 10, 10) == []
+
+
+def test_a_gap_starts_the_partition_afresh():
+    tail = DeliveredTail()
+    deliver(tail, "t", 0, range(0, 5))
+    deliver(tail, "t", 0, [7, 8])  # 5 and 6 were written by someone else
+    assert tail.read("t", 0, 3, 10) == []
+    assert offsets(tail.read("t", 0, 7, 10)) == [7, 8]
+    deliver(tail, "t", 0, [0])  # the topic started over (a new topic of the same name)
+    assert offsets(tail.read("t", 0, 0, 10)) == [0] and tail.read("t", 0, 7, 10) == []
+
+
+def test_only_the_newest_records_of_each_partition_are_kept():
+    tail = DeliveredTail(per_partition=4)
+    deliver(tail, "t", 0, range(10))
+    assert tail.read("t", 0, 5, 10) == []
+    assert offsets(tail.read("t", 0, 6, 10)) == [6, 7, 8, 9]
+
+
+def test_the_partition_written_longest_ago_goes_first():
+    tail = DeliveredTail(partitions=2)
+    deliver(tail, "a", 0, [0])
+    deliver(tail, "b", 0, [0])
+    deliver(tail, "a", 0, [1])  # a is now the newest
+    deliver(tail, "c", 0, [0])
+    assert tail.read("b", 0, 0, 10) == []
+    assert offsets(tail.read("a", 0, 0, 10)) == [0, 1] and offsets(tail.read("c", 0, 0, 10)) == [0]
+
+
+def test_forgotten_topics_are_gone_and_others_stay():
+    tail = DeliveredTail()
+    deliver(tail, "gone", 0, [0, 1])
+    deliver(tail, "gone", 1, [0])
+    deliver(tail, "kept", 0, [0])
+    tail.forget({"gone"})
+    assert tail.read("gone", 0, 0, 10) == [] and tail.read("gone", 1, 0, 10) == []
+    assert offsets(tail.read("kept", 0, 0, 10)) == [0]
