@@ -127,6 +127,10 @@ class PartitionReader:
         already fetched are dropped now, those still coming as they arrive."""
         while self.buffer and self.buffer[0].offset() < offset:
             self.buffer.popleft()
+        if offset > self.high_watermark():
+            # Past the end its last fetch saw: until a fetch answers again (with the skipped
+            # records, or records someone else wrote), an empty read here would prove nothing.
+            self.synced = False
         self.position = offset
 
     def unread(self, messages: list[Message]) -> None:

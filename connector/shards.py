@@ -50,9 +50,10 @@ class Shards:
         try:
             messages = reader.read(1, READ_WAIT_S)
             reader.unread(messages)
-            # Parked at the first record: a GetRecords there resumes it with one fetch. Left
-            # running, it would read the whole shard ahead alongside the shard being read.
-            reader.park()
+            if messages:
+                # Parked at the first record: a GetRecords there resumes it with one fetch. Left
+                # running, it would read the whole shard ahead alongside the shard being read.
+                reader.park()
         finally:
             self.pool.release(reader)
         if not messages:
@@ -61,11 +62,12 @@ class Shards:
         return first
 
     def forget(self, topics: list[str]) -> None:
-        """Topics about to be deleted: what is known of them goes, and so do their readers."""
-        for known in (self.closed_ends, self.firsts):
-            for where in [w for w in known if w[0] in topics]:
-                del known[where]
+        """Topics about to be deleted: their readers go first (see ReaderPool.discard), then
+        what is known of them."""
         self.pool.discard(topics)
+        for known in (self.closed_ends, self.firsts):
+            for where in [w for w in list(known) if w[0] in topics]:
+                known.pop(where, None)
 
     def end(self, topic: str, partition: int, closed: bool = False) -> int:
         if closed and (topic, partition) in self.closed_ends:
@@ -96,6 +98,8 @@ class Shards:
                 kept = _page(messages, offset, retention_ms, fits)
             except TrimmedDataAccessException:
                 reader.unread(messages)
+                # The broker may have deleted the remembered first record (its clock, not ours).
+                self.firsts.pop((topic, partition), None)
                 raise
             reader.unread(messages[kept:])
             return messages[:kept], reader.position

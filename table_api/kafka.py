@@ -222,10 +222,9 @@ class DeliveredTail:
             tail = self.tails.get(where)
             if tail is None or (tail and tail[-1].offset() + 1 != message.offset()):
                 tail = self.tails[where] = deque(maxlen=self.per_partition)
-                if len(self.tails) > self.partitions:
-                    self.tails.popitem(last=False)  # the partition written longest ago
-            else:
-                self.tails.move_to_end(where)
+            self.tails.move_to_end(where)
+            if len(self.tails) > self.partitions:
+                self.tails.popitem(last=False)  # the partition written longest ago
             tail.append(message)
 
     def read(self, topic: str, partition: int, offset: int, limit: int) -> list[Message]:

@@ -211,7 +211,10 @@ class Publisher:
                 self.delivered.append(seq)
                 self.published_total += 1
             if on_delivered is not None:
-                on_delivered(message)
+                try:
+                    on_delivered(message)
+                except Exception:  # a reader's shortcut must never end a publishing session
+                    log.exception("delivery hook failed")
 
         return done
 

@@ -83,3 +83,13 @@ def test_forgotten_topics_are_gone_and_others_stay():
     tail.forget({"gone"})
     assert tail.read("gone", 0, 0, 10) == [] and tail.read("gone", 1, 0, 10) == []
     assert offsets(tail.read("kept", 0, 0, 10)) == [0]
+
+
+def test_a_partition_that_starts_afresh_counts_as_just_written():
+    tail = DeliveredTail(partitions=2)
+    deliver(tail, "a", 0, [0])
+    deliver(tail, "b", 0, [0])
+    deliver(tail, "a", 0, [5])  # a gap: a starts afresh, and is now the newest
+    deliver(tail, "c", 0, [0])
+    assert tail.read("b", 0, 0, 10) == []
+    assert offsets(tail.read("a", 0, 5, 10)) == [5]
