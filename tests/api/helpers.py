@@ -17,6 +17,18 @@ def unique_name(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def create_table(dynamodb, name: str, hash_key=("pk", "S"), range_key=None, **extra) -> None:
+    """An on-demand table keyed by (name, type) pairs, waited for until it exists."""
+    schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
+    definitions = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
+    if range_key:
+        schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
+        definitions.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
+    dynamodb.create_table(TableName=name, KeySchema=schema, AttributeDefinitions=definitions,
+                          BillingMode="PAY_PER_REQUEST", **extra)
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+
+
 @contextlib.contextmanager
 def aws_error(code: str, message: str | None = None, match: str | None = None):
     """Expect a ClientError with this code and HTTP 400; `message` is compared exactly, `match`

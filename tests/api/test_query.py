@@ -10,21 +10,14 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 
-from tests.api.helpers import aws_error, unique_name, validation_error
+from tests.api.helpers import aws_error, create_table, unique_name, validation_error
 
 NUMBERS = ["-1E+5", "-20", "-2.5", "-1", "-0.001", "0", "0.001", "1", "1.5", "2", "10", "99.99", "1E+20"]
 
 
 def create(dynamodb, hash_key=("pk", "S"), range_key=None) -> str:
     name = unique_name("q")
-    schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
-    definitions = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
-    if range_key:
-        schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
-        definitions.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
-    dynamodb.create_table(TableName=name, KeySchema=schema, AttributeDefinitions=definitions,
-                          BillingMode="PAY_PER_REQUEST")
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    create_table(dynamodb, name, hash_key, range_key)
     return name
 
 

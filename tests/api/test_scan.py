@@ -8,21 +8,14 @@ import uuid
 import pytest
 from boto3.dynamodb.conditions import Attr
 
-from tests.api.helpers import aws_error, unique_name, validation_error
+from tests.api.helpers import aws_error, create_table, unique_name, validation_error
 
 COUNT = 60
 
 
 def create(dynamodb, range_key=None) -> str:
     name = unique_name("s")
-    schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
-    definitions = [{"AttributeName": "pk", "AttributeType": "S"}]
-    if range_key:
-        schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
-        definitions.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
-    dynamodb.create_table(TableName=name, KeySchema=schema, AttributeDefinitions=definitions,
-                          BillingMode="PAY_PER_REQUEST")
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    create_table(dynamodb, name, range_key=range_key)
     return name
 
 

@@ -26,6 +26,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from schemas import codec
+from tests.api.helpers import create_table
 from tests.conftest import client_kwargs
 from tests.integration.kafka_reading import read_to_end
 
@@ -190,14 +191,7 @@ def stream_spec(view_type: str | None) -> dict:
 def create_stream_table(dynamodb, name: str, view_type: str | None = "NEW_AND_OLD_IMAGES",
                         hash_key=("pk", "S"), range_key=None) -> dict:
     """Create a table (with a stream of `view_type`); return its description."""
-    key_schema = [{"AttributeName": hash_key[0], "KeyType": "HASH"}]
-    definitions = [{"AttributeName": hash_key[0], "AttributeType": hash_key[1]}]
-    if range_key:
-        key_schema.append({"AttributeName": range_key[0], "KeyType": "RANGE"})
-        definitions.append({"AttributeName": range_key[0], "AttributeType": range_key[1]})
-    dynamodb.create_table(TableName=name, KeySchema=key_schema, AttributeDefinitions=definitions,
-                          BillingMode="PAY_PER_REQUEST", StreamSpecification=stream_spec(view_type))
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    create_table(dynamodb, name, hash_key, range_key, StreamSpecification=stream_spec(view_type))
     return dynamodb.describe_table(TableName=name)["Table"]
 
 
