@@ -67,6 +67,19 @@ class Arith:
 Operand = Union[Path, ValueRef, Literal, Call, Arith]
 
 
+def operand_paths(operand: Operand):
+    """The document paths an operand reads, in the order written."""
+    match operand:
+        case Path():
+            yield operand
+        case Call(_, args):
+            for arg in args:
+                yield from operand_paths(arg)
+        case Arith(_, left, right):
+            yield from operand_paths(left)
+            yield from operand_paths(right)
+
+
 # --- conditions ---------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from . import checks, messages
 from .ast import (
     AddAction, And, Arith, Between, Call, Compare, Condition, DeleteAction, In, Literal, NameRef,
-    Not, Operand, Or, Path, RemoveAction, SetAction, Update, ValueRef,
+    Not, Operand, Or, Path, RemoveAction, SetAction, Update, ValueRef, operand_paths,
 )
 from .paths import overlap_problem
 
@@ -127,16 +127,5 @@ def _name_refs(tree: Update):
     for action in tree.actions:
         yield from (s for s in action.path.segments if isinstance(s, NameRef))
         if not isinstance(action, RemoveAction):
-            yield from _operand_name_refs(action.value)
-
-
-def _operand_name_refs(node: Operand):
-    match node:
-        case Path(segments):
-            yield from (s for s in segments if isinstance(s, NameRef))
-        case Call(_, args):
-            for arg in args:
-                yield from _operand_name_refs(arg)
-        case Arith(_, left, right):
-            yield from _operand_name_refs(left)
-            yield from _operand_name_refs(right)
+            for path in operand_paths(action.value):
+                yield from (s for s in path.segments if isinstance(s, NameRef))

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from table_api.context import Context
 from table_api.errors import ValidationException
-from table_api.expressions import (
-    Arith, Call, DeleteAction, Operand, Path, RemoveAction, SetAction, Update, parse_update, project,
-)
+from table_api.expressions import DeleteAction, RemoveAction, SetAction, Update, parse_update, project
+from table_api.expressions.ast import operand_paths
 from table_api.expressions.apply import apply_update
 from table_api.expressions.messages import OPERAND_TYPE_MISMATCH
 from table_api.keys import KeySchema
@@ -79,7 +78,7 @@ def check_key_untouched(update: Update, schema: KeySchema) -> None:
             raise ValidationException(
                 f"One or more parameter values were invalid: Cannot update attribute {name}. This attribute is part of the key"
             )
-    for path in operand_paths(update):
+    for path in set_value_paths(update):
         if len(path.segments) > 1 and path.segments[0] in schema.names:
             raise ValidationException(
                 "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: "
@@ -87,22 +86,11 @@ def check_key_untouched(update: Update, schema: KeySchema) -> None:
             )
 
 
-def operand_paths(update: Update):
+def set_value_paths(update: Update):
     """The document paths SET values read."""
-    def walk(operand: Operand):
-        match operand:
-            case Path():
-                yield operand
-            case Call(_, args):
-                for arg in args:
-                    yield from walk(arg)
-            case Arith(_, left, right):
-                yield from walk(left)
-                yield from walk(right)
-
     for action in update.actions:
         if isinstance(action, SetAction):
-            yield from walk(action.value)
+            yield from operand_paths(action.value)
 
 
 def removes_only(update: Update) -> bool:
