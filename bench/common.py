@@ -331,6 +331,19 @@ def finish(processes: list, json_path: str | None, report: dict, workdir: Path) 
         Path(json_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
         print(f"results written to {json_path}")
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ended_by(exc: BaseException, report: dict) -> int:
+    """The exit code of a run cut short by Ctrl-C (130) or a failed server (1), said on stderr
+    and, for a failure, in the report."""
+    if isinstance(exc, KeyboardInterrupt):
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    print(f"\nFAILED: {exc}", file=sys.stderr)
+    report["error"] = str(exc)
+    return 1
+
+
 MAX_CONSECUTIVE_ERRORS = 50
 
 

@@ -43,6 +43,7 @@ from bench.common import (  # noqa: E402
     Stub,
     boto3_client,
     dumps,
+    ended_by,
     finish,
     free_port,
     http_status,
@@ -489,13 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, msg in failed.items():
             print(f"\n{name} FAILED: {msg}")
         return exit_code
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except ServerFailed as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        report["error"] = str(exc)
-        return 1
+    except (KeyboardInterrupt, ServerFailed) as exc:
+        return ended_by(exc, report)
     finally:
         finish([t.process for t in targets.values()], args.json, report, workdir)
 

@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     Result,
     ServerFailed,
     dumps,
+    ended_by,
     finish,
     free_port,
     run_meta,
@@ -300,13 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         exit_code = run_rounds(args, wls, targets, results, report, succeeded)
         report["summary"] = print_table(wls, results, args.rounds)
         return exit_code | check_counters(targets, succeeded, args.keys, report)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    except ServerFailed as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        report["error"] = str(exc)
-        return 1
+    except (KeyboardInterrupt, ServerFailed) as exc:
+        return ended_by(exc, report)
     finally:
         finish([t.process for t in targets.values()], args.json, report, workdir)
 
