@@ -237,11 +237,15 @@ class ReaderPool:
         reader.seek(topic, partition, offset)
         return reader
 
+    def watermarks(self, topic: str, partition: int, timeout_s: float = 10.0) -> tuple[int, int]:
+        """(low, high) as ListOffsets tells them; on the embedded broker the high one can be low
+        (the last batch's base offset + 1)."""
+        return self.lookup.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+
     def _look_up_end(self, topic: str, partition: int) -> None:
-        """The partition's end as ListOffsets tells it: on the embedded broker possibly a little
-        low (the last batch's base offset + 1), close enough to size a fetch wait."""
+        """The partition's end as ListOffsets tells it: close enough to size a fetch wait."""
         try:
-            _, high = self.lookup.get_watermark_offsets(TopicPartition(topic, partition), timeout=5)
+            _, high = self.watermarks(topic, partition, timeout_s=5)
         except KafkaException:
             return  # a deleted topic, or no answer: the wait follows what was known
         self.note_end(topic, partition, high)
@@ -354,15 +358,12 @@ class Offsets:
             reader.close()
 
     def _watermarks(self, topic: str, partition: int) -> tuple[int, int]:
-        reader = self.kafka.reader()
         try:
-            return reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return self.pool.watermarks(topic, partition)
         except KafkaException as exc:
             if exc.args[0].code() in MISSING:
                 return 0, 0  # the topic is gone: an empty shard
             raise
-        finally:
-            reader.close()
 
 
 

@@ -20,27 +20,22 @@ class FirstRecordArrivesDuringTheLookup:
             return None
         return Record(topic, partition, 0, None, b"first", {}, 1_000)
 
-    def reader(self):
-        return EmptyPartitionReader(self)
 
+class Pool:
+    """The pool's ListOffsets, on the same partition."""
 
-class EmptyPartitionReader:
     def __init__(self, kafka: FirstRecordArrivesDuringTheLookup):
         self.kafka = kafka
 
-    def get_watermark_offsets(self, _partition, timeout=None):
+    def watermarks(self, _topic, _partition):
         written = self.kafka.calls > 1
         return 0, 1 if written else 0
 
-    def close(self):
-        pass
-
-
-class Pool:
     def note_end(self, *_):
         pass
 
 
 def test_an_empty_shard_starts_where_its_first_record_goes():
-    offsets = Offsets(FirstRecordArrivesDuringTheLookup(), Pool())
+    kafka = FirstRecordArrivesDuringTheLookup()
+    offsets = Offsets(kafka, Pool(kafka))
     assert offsets.first_at_or_after("t", 0, timestamp_ms=0) == 0
