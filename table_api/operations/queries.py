@@ -37,6 +37,7 @@ from table_api.operations.reading import (
     check_select,
     page,
     read_options,
+    start_key,
     start_key_values,
 )
 from table_api.operations.service import SERVICE
@@ -168,10 +169,7 @@ def prefix_end(prefix: bytes) -> Bound | None:
 def resume(schema: KeySchema, start: Item, hash_value: dict, sort: KeyCondition | None,
            low: Bound | None, high: Bound | None, forward: bool) -> tuple[Bound | None, Bound | None]:
     """The bounds of a page that continues after ExclusiveStartKey, which must lie in the query."""
-    try:
-        start = schema.validate_key(start)
-    except ValidationException as exc:
-        raise ValidationException(f"{BAD_START}: {exc.message}") from None
+    start = start_key(schema, start)
     same_partition = encode_key_value(start[schema.hash_name]) == encode_key_value(hash_value)
     if sort is None and not same_partition:
         raise ValidationException("The provided starting key is outside query boundaries based on provided conditions")
@@ -234,11 +232,7 @@ def scan_start(table: Table, start: Item | None, segment: tuple[int, int] | None
     """The encoded key a Scan continues after; it must be a key of the table, in the segment."""
     if start is None:
         return None
-    try:
-        key = table.key_schema.validate_key(start)
-    except ValidationException as exc:
-        raise ValidationException(f"{BAD_START}: {exc.message}") from None
-    pk, sk = encode_key(table.key_schema, key)
+    pk, sk = encode_key(table.key_schema, start_key(table.key_schema, start))
     if (pk_from is not None and pk < pk_from) or (pk_below is not None and pk >= pk_below):
         raise ValidationException(
             f"{BAD_START}: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "

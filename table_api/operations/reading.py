@@ -20,7 +20,7 @@ import orjson
 from table_api.context import Table
 from table_api.errors import ValidationException
 from table_api.expressions import Condition, Path, evaluate, project
-from table_api.keys import decode_key_value
+from table_api.keys import KeySchema, decode_key_value
 from table_api.operations.common import RequestExpressions, consumed_capacity
 from table_api.operations.legacy_filters import attribute_paths, filter_condition
 from table_api.storage import StoredItem
@@ -62,8 +62,14 @@ def projection_of(req: dict) -> tuple[Path, ...] | None:
     legacy AttributesToGet (never both); None for the whole item."""
     check_parameters(req, ("ProjectionExpression",), ("AttributesToGet",))
     exprs = RequestExpressions(req, ("ProjectionExpression",))
-    paths = exprs.projection()
+    paths = projection_paths(req, exprs)
     exprs.check_unused()
+    return paths
+
+
+def projection_paths(req: dict, exprs: RequestExpressions) -> tuple[Path, ...] | None:
+    """ProjectionExpression (resolved in `exprs`), else AttributesToGet; None for whole items."""
+    paths = exprs.projection()
     if paths is None and req.get("AttributesToGet") is not None:
         paths = attribute_paths(req["AttributesToGet"])
     return paths
@@ -94,9 +100,7 @@ def read_options(req: dict, exprs: RequestExpressions, legacy_filter: str) -> Re
     condition = exprs.condition("FilterExpression")
     if condition is None:
         condition = filter_condition(req.get(legacy_filter), req.get("ConditionalOperator"))
-    paths = exprs.projection()
-    if paths is None and req.get("AttributesToGet") is not None:
-        paths = attribute_paths(req["AttributesToGet"])
+    paths = projection_paths(req, exprs)
     return ReadOptions(condition, paths, req.get("Select") == "COUNT", req.get("Limit", NO_LIMIT),
                        bool(req.get("ConsistentRead", False)))
 
@@ -110,6 +114,14 @@ def start_key_values(req: dict) -> Item | None:
         return validate_item(start, what="Key")
     except ValidationException as exc:
         raise ValidationException(exc.message if UNPREFIXED.search(exc.message) else f"{BAD_START}: {exc.message}") from None
+
+
+def start_key(schema: KeySchema, start: Item) -> Item:
+    """ExclusiveStartKey as a key of the table (its attributes and types), else BAD_START."""
+    try:
+        return schema.validate_key(start)
+    except ValidationException as exc:
+        raise ValidationException(f"{BAD_START}: {exc.message}") from None
 
 
 def page(req: dict, table: Table, options: ReadOptions, rows: list[StoredItem]) -> dict:
