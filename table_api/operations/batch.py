@@ -10,7 +10,6 @@ BatchGetItem answers up to 16 MB of items; keys beyond that come back in Unproce
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,7 +18,7 @@ from table_api.context import Context, Table
 from table_api.errors import ValidationException
 from table_api.expressions import Path, project
 from table_api.keys import SCHEMA_MISMATCH, encode_key
-from table_api.operations.common import read_units
+from table_api.operations.common import capacity_entry, read_units, write_units
 from table_api.operations.reading import projection_of
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, TOO_LARGE, Item, item_size, validate_item
@@ -82,15 +81,17 @@ def read_table(ctx: Context, table: Table, get: TableGet, result: GetResult) -> 
     found = result.responses.setdefault(get.name, [])
     for key in get.keys:
         item = None if result.full else ctx.storage.get_item(table.id, *encode_key(table.key_schema, key))
+        size = 0
         if item is not None:
             item = item if get.paths is None else project(item, get.paths)
-            result.full = result.size + item_size(item) > MAX_RESPONSE_BYTES
+            size = item_size(item)
+            result.full = result.size + size > MAX_RESPONSE_BYTES
         if result.full:
             result.unprocessed.setdefault(get.name, unprocessed_spec(get.spec))["Keys"].append(key)
             continue
         result.units[get.name] = result.units.get(get.name, 0.0) + read_units(item, item_size, consistent)
         if item is not None:
-            result.size += item_size(item)
+            result.size += size
             found.append(item)
 
 
@@ -107,7 +108,6 @@ def unprocessed_spec(spec: dict) -> dict:
 class Write:
     key: Item  # the Key of a delete; for a put, the item until its table is known
     item: Item | None  # None: delete
-    size: int = 0  # the put item's size
 
 
 @SERVICE.operation("BatchWriteItem")
@@ -124,7 +124,7 @@ def batch_write_item(ctx: Context, req: dict) -> dict:
     results = write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered])
     units: dict[str, float] = {}
     for (name, w), (old, _) in zip(ordered, results):
-        units[name] = units.get(name, 0.0) + write_cost(old, w.size)
+        units[name] = units.get(name, 0.0) + write_units(old, w.item, size_of=item_size)
     return {"UnprocessedItems": {}, **batch_capacity(req, units)}
 
 
@@ -135,10 +135,9 @@ def write_request(request: dict) -> Write:
         raise ValidationException(ONE_REQUEST)
     if put is not None:
         item = validate_item(put["Item"])
-        size = item_size(item)
-        if size > MAX_ITEM_SIZE:
+        if item_size(item) > MAX_ITEM_SIZE:
             raise ValidationException(TOO_LARGE)
-        return Write(item, item, size)
+        return Write(item, item)
     return Write(validate_item(delete["Key"], what="Key"), None)
 
 
@@ -153,7 +152,7 @@ def keyed(table: Table, write: Write) -> Write:
         if "Missing the key" in exc.message or "Type mismatch" in exc.message:
             raise ValidationException(SCHEMA_MISMATCH) from None
         raise
-    return Write(schema.key_of(write.item), write.item, write.size)
+    return Write(schema.key_of(write.item), write.item)
 
 
 # -- shared ------------------------------------------------------------------------------------
@@ -168,20 +167,9 @@ def check_unique(keys: list[Item], identity: Callable[[Item], object]) -> None:
         seen.add(ident)
 
 
-def write_cost(old: Item | None, new_size: int) -> float:
-    """Write units of one put or delete: 1 per KB of the larger of the old and new items."""
-    return float(max(1, math.ceil(max(new_size, item_size(old) if old else 0) / 1024)))
-
-
 def batch_capacity(req: dict, units: dict[str, float]) -> dict:
     """ConsumedCapacity of a batch: one entry per table."""
     mode = req.get("ReturnConsumedCapacity", "NONE")
     if mode == "NONE":
         return {}
-    entries = []
-    for name, used in units.items():
-        entry: dict = {"TableName": name, "CapacityUnits": used}
-        if mode == "INDEXES":
-            entry["Table"] = {"CapacityUnits": used}
-        entries.append(entry)
-    return {"ConsumedCapacity": entries}
+    return {"ConsumedCapacity": [capacity_entry(mode, name, used) for name, used in units.items()]}

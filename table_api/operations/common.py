@@ -67,10 +67,15 @@ def consumed_capacity(req: dict, table: Table, units: float) -> dict:
     mode = req.get("ReturnConsumedCapacity", "NONE")
     if mode == "NONE":
         return {}
-    capacity: dict = {"TableName": table.name, "CapacityUnits": units}
+    return {"ConsumedCapacity": capacity_entry(mode, table.name, units)}
+
+
+def capacity_entry(mode: str, table_name: str, units: float) -> dict:
+    """One table's ConsumedCapacity for ReturnConsumedCapacity TOTAL or INDEXES."""
+    entry: dict = {"TableName": table_name, "CapacityUnits": units}
     if mode == "INDEXES":
-        capacity["Table"] = {"CapacityUnits": units}
-    return {"ConsumedCapacity": capacity}
+        entry["Table"] = {"CapacityUnits": units}
+    return entry
 
 
 def write_units(*items: Item | None, size_of) -> float:
