@@ -111,15 +111,33 @@ def _check_expected(name: str, spec: dict) -> None:
 
 
 def _check_arguments(operator: str, args: list[dict]) -> None:
-    count, types = OPERATORS[operator]
+    """Expected's order: each value's type, then whether it matches the first one's."""
+    check_argument_count(operator, args)
+    for arg in args:
+        check_argument_type(operator, type_of(arg))
+        if type_of(arg) != type_of(args[0]):
+            raise ValidationException(MIXED_TYPES)
+    check_between_order(operator, args)
+
+
+# The argument checks of a ComparisonOperator, shared with QueryFilter / ScanFilter / KeyConditions
+# (legacy_filters.py), which run them in another order, as DynamoDB does.
+MIXED_TYPES = f"{INVALID}AttributeValues inside AttributeValueList must be of same type"
+
+
+def check_argument_count(operator: str, args) -> None:
+    count, _ = OPERATORS[operator]
     if (count is None and not args) or (count is not None and len(args) != count):
         raise ValidationException(f"{INVALID}Invalid number of argument(s) for the {operator} ComparisonOperator")
-    for arg in args:
-        kind = type_of(arg)
-        if types is not None and kind not in types:
-            raise ValidationException(f"{INVALID}ComparisonOperator {operator} is not valid for {kind} AttributeValue type")
-        if kind != type_of(args[0]):
-            raise ValidationException(f"{INVALID}AttributeValues inside AttributeValueList must be of same type")
+
+
+def check_argument_type(operator: str, kind: str) -> None:
+    _, types = OPERATORS[operator]
+    if types is not None and kind not in types:
+        raise ValidationException(f"{INVALID}ComparisonOperator {operator} is not valid for {kind} AttributeValue type")
+
+
+def check_between_order(operator: str, args) -> None:
     if operator == "BETWEEN" and (compare(args[0], args[1]) or 0) > 0:
         raise ValidationException("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
 

@@ -22,18 +22,15 @@ from table_api.expressions import (
     Path,
 )
 from table_api.expressions.keyconditions import KeyCondition
-from table_api.operations.legacy import comparison
-from table_api.values import compare, type_of, validate_value
-
-INVALID = "One or more parameter values were invalid: "
-ARGUMENTS = {
-    "NULL": (0, 0), "NOT_NULL": (0, 0), "EQ": (1, 1), "NE": (1, 1), "LE": (1, 1), "LT": (1, 1),
-    "GE": (1, 1), "GT": (1, 1), "CONTAINS": (1, 1), "NOT_CONTAINS": (1, 1), "BEGINS_WITH": (1, 1),
-    "IN": (1, None), "BETWEEN": (2, 2),
-}
-SCALARS = ("S", "N", "B")
-VALUE_TYPES = {op: SCALARS for op in ("LE", "LT", "GE", "GT", "CONTAINS", "NOT_CONTAINS", "IN", "BETWEEN")}
-VALUE_TYPES["BEGINS_WITH"] = ("S", "B")
+from table_api.operations.legacy import (
+    INVALID,
+    MIXED_TYPES,
+    check_argument_count,
+    check_argument_type,
+    check_between_order,
+    comparison,
+)
+from table_api.values import type_of, validate_value
 
 
 def checked_conditions(conditions: dict | None) -> dict[str, tuple[str, tuple]]:
@@ -48,17 +45,14 @@ def checked_conditions(conditions: dict | None) -> dict[str, tuple[str, tuple]]:
 
 
 def _check_condition(op: str, values: tuple) -> None:
-    low, high = ARGUMENTS[op]
-    if len(values) < low or (high is not None and len(values) > high):
-        raise ValidationException(INVALID + f"Invalid number of argument(s) for the {op} ComparisonOperator")
+    """The filters' order: whether all values share one type, then whether it is allowed."""
+    check_argument_count(op, values)
     kinds = [type_of(v) for v in values]
     if any(kind != kinds[0] for kind in kinds):
-        raise ValidationException(INVALID + "AttributeValues inside AttributeValueList must be of same type")
+        raise ValidationException(MIXED_TYPES)
     for kind in kinds:
-        if op in VALUE_TYPES and kind not in VALUE_TYPES[op]:
-            raise ValidationException(INVALID + f"ComparisonOperator {op} is not valid for {kind} AttributeValue type")
-    if op == "BETWEEN" and (compare(values[0], values[1]) or 0) > 0:
-        raise ValidationException("The BETWEEN condition was provided a range where the lower bound is greater than the upper bound")
+        check_argument_type(op, kind)
+    check_between_order(op, values)
 
 
 def key_conditions(conditions: dict) -> dict[str, KeyCondition]:
