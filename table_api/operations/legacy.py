@@ -47,7 +47,11 @@ def check_not_mixed(req: dict) -> None:
     legacy = [p for p in NON_EXPRESSION if req.get(p) is not None]
     if req.get("KeyConditionExpression") is not None and req.get("KeyConditions") is not None:
         legacy.append("KeyConditions")
-    expressions = [p for p in EXPRESSION if req.get(p) is not None]
+    refuse_mixed(legacy, [p for p in EXPRESSION if req.get(p) is not None])
+
+
+def refuse_mixed(legacy: list[str], expressions: list[str]) -> None:
+    """DynamoDB's error for a request using both kinds of parameters (named in these orders)."""
     if legacy and expressions:
         raise ValidationException(
             "Can not use both expression and non-expression parameters in the same request: "

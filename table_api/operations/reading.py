@@ -22,6 +22,7 @@ from table_api.errors import ValidationException
 from table_api.expressions import Condition, Path, evaluate, project
 from table_api.keys import KeySchema, decode_key_value
 from table_api.operations.common import RequestExpressions, consumed_capacity
+from table_api.operations.legacy import refuse_mixed
 from table_api.operations.legacy_filters import attribute_paths, filter_condition
 from table_api.storage import StoredItem
 from table_api.values import Item, validate_item
@@ -79,12 +80,7 @@ def check_parameters(req: dict, expressions: tuple[str, ...], legacy: tuple[str,
     """Expression and legacy parameters are not mixed; names and values only with expressions
     that can use them (ProjectionExpression uses no values)."""
     used = [e for e in expressions if req.get(e) is not None]
-    mixed = [p for p in legacy if req.get(p) is not None]
-    if used and mixed:
-        raise ValidationException(
-            "Can not use both expression and non-expression parameters in the same request: "
-            f"Non-expression parameters: {{{', '.join(mixed)}}} Expression parameters: {{{', '.join(used)}}}"
-        )
+    refuse_mixed([p for p in legacy if req.get(p) is not None], used)
     if req.get("ExpressionAttributeNames") is not None and not used:
         raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
     with_values = [e for e in expressions if e != "ProjectionExpression"]  # none: values are ignored
