@@ -21,7 +21,7 @@ from table_api.expressions import (
     Or,
     Path,
 )
-from table_api.expressions.keyconditions import KeyCondition
+from table_api.expressions.keyconditions import ONE_OR_TWO, KeyCondition
 from table_api.operations.legacy import (
     INVALID,
     MIXED_TYPES,
@@ -60,7 +60,7 @@ def key_conditions(conditions: dict) -> dict[str, KeyCondition]:
     against the table's key schema)."""
     checked = checked_conditions(conditions)
     if len(checked) not in (1, 2):
-        raise ValidationException("Conditions can be of length 1 or 2 only")
+        raise ValidationException(ONE_OR_TWO)
     return {name: KeyCondition(name, op, values) for name, (op, values) in checked.items()}
 
 
