@@ -47,21 +47,23 @@ def write_items(
     results, streamed = [], False
     with ctx.storage.transaction() as tx:
         for table, key, apply in writes:
-            old, change = _write(ctx, tx, table, key, apply, user_identity)
+            old, change, evented = _write(ctx, tx, table, key, apply, user_identity)
             results.append((old, change))
-            streamed |= change is not None and active_stream(table.description) is not None
+            streamed |= evented
     if streamed:
         ctx.events_committed()
     return results
 
 
 def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
-           user_identity: dict | None) -> tuple[Item | None, Change | None]:
+           user_identity: dict | None) -> tuple[Item | None, Change | None, bool]:
+    """One item read, applied and written in `tx`: (old, change, whether a change event was
+    appended to the outbox)."""
     pk, sk = encode_key(table.key_schema, key)
     old = tx.get_item(table.id, pk, sk)
     new = apply(old)
     if unchanged(old, new):
-        return old, None
+        return old, None, False
     if new is None:
         tx.delete_item(table.id, pk, sk)
     else:
@@ -70,7 +72,7 @@ def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
     stream = active_stream(table.description)
     if stream is not None:
         append_event(ctx, tx, table, stream, change, user_identity)
-    return old, change
+    return old, change, stream is not None
 
 
 def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,
