@@ -146,7 +146,7 @@ SWITCH_INTERVAL_S = 0.001
 def run_server(args) -> int:
     import uvicorn
 
-    from table_api.server import create_app
+    from aws_json.server import create_app
 
     # Several threads share the GIL here (the HTTP loop, request workers, the publisher, Kafka
     # pollers): with 1 ms instead of CPython's 5 ms a thread woken by a commit or a fetch runs

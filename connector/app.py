@@ -8,14 +8,15 @@ from typing import Any
 
 from connector.catalog import StreamCatalog
 from connector.context import ConnectorContext
-from connector.kafka import Offsets, ReaderPool, RecordProducer
 from connector.kinesis_catalog import KinesisCatalog
-from connector.operations import dynamodb_streams, kinesis_admin, kinesis_records, kinesis_streams
+from connector.operations import dynamodb_streams, kinesis_admin, kinesis_records, kinesis_service, kinesis_streams
 from connector.settings import Settings
 from connector.shards import Shards
-from table_api.kafka import Kafka
+from kafka_io.client import Kafka
+from kafka_io.producer import RecordProducer
+from kafka_io.readers import Offsets, ReaderPool
 
-# One Kinesis service: kinesis_admin and kinesis_records register their operations on kinesis_streams.SERVICE.
+# One Kinesis service: these modules register their operations on kinesis_service.SERVICE.
 KINESIS_MODULES = (kinesis_streams, kinesis_admin, kinesis_records)
 
 
@@ -24,7 +25,7 @@ class Connector:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.services = [dynamodb_streams.SERVICE, kinesis_streams.SERVICE]
+        self.services = [dynamodb_streams.SERVICE, kinesis_service.SERVICE]
         self.context: ConnectorContext | None = None
         self.kafka_servers: str | None = None
 

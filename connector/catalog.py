@@ -1,5 +1,5 @@
 """Stream metadata, rebuilt from the compacted catalog topic that the table service writes
-(key: stream ARN, value: the stream as JSON; see table_api/streams.py). Any number of connector
+(key: stream ARN, value: the stream as JSON; see contracts/stream_catalog.py). Any number of connector
 instances build the same catalog: Kafka is the only state."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import time
 
 import orjson
 
-from connector.topic_view import TopicView
-from table_api.kafka import Kafka, Record
-from table_api.streams import CATALOG_TOPIC
+from contracts.stream_catalog import CATALOG_TOPIC
+from kafka_io.client import Kafka, Record
+from kafka_io.topic_view import TopicView
 
 
 class StreamCatalog(TopicView):

@@ -8,10 +8,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
 from connector.catalog import StreamCatalog
-from connector.kafka import RecordProducer
 from connector.kinesis_catalog import KinesisCatalog
 from connector.settings import Settings
 from connector.shards import Shards
+from kafka_io.producer import RecordProducer
 
 log = logging.getLogger("cdc_bridge.connector")
 

@@ -3,7 +3,7 @@
 DynamoDB Streams shares DynamoDB's namespace, so its errors are the table service's classes
 plus the two that only streams have."""
 
-from table_api.errors import (  # noqa: F401  (re-exported: the Service renders these)
+from aws_json.errors import (  # noqa: F401  (re-exported: the Service renders these)
     AWSError,
     InternalServerError,
     LimitExceededException,
@@ -70,4 +70,4 @@ class Kinesis:
         status = 503
         message = "The service is starting up"
 
-    InternalServerError = InternalFailure  # the name `table_api.protocol` raises on a crash
+    InternalServerError = InternalFailure  # the name `aws_json.server` raises on a crash

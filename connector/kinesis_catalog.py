@@ -23,9 +23,9 @@ from collections.abc import Callable
 
 import orjson
 
-from connector.kafka import RecordProducer
-from connector.topic_view import TopicView
-from table_api.kafka import Kafka, Record
+from kafka_io.client import Kafka, Record
+from kafka_io.producer import RecordProducer
+from kafka_io.topic_view import TopicView
 
 CATALOG_TOPIC = "_cdc_bridge_kinesis_streams"
 

@@ -24,7 +24,8 @@ from connector.ids import (
     kinesis_shard_id,
     slice_of,
 )
-from connector.kafka import ReaderPool
+from kafka_io.client import MAX_MESSAGE_BYTES
+from kafka_io.readers import ReaderPool
 
 READ_WAIT_S = 0.05  # the longest a GetRecords waits for a shard that has records coming
 MAX_RECORDS = 10_000
@@ -217,3 +218,8 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def topic_config(stream: dict) -> dict[str, str]:
+    record_bytes = stream["MaxRecordSizeInKiB"] * 1024
+    return {"retention.ms": str(retention_ms(stream)), "max.message.bytes": str(max(MAX_MESSAGE_BYTES, record_bytes + 65536))}

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from confluent_kafka import Message
 
 from connector.errors import TrimmedDataAccessException
-from connector.kafka import Offsets, ReaderPool
-from table_api.kafka import DeliveredTail, Kafka
+from kafka_io.client import Kafka
+from kafka_io.delivered import DeliveredTail
+from kafka_io.readers import Offsets, ReaderPool
 
 READ_WAIT_S = 0.05  # the longest a GetRecords waits for a shard that has records coming
 
@@ -85,7 +86,7 @@ class Shards:
 
         Records the publisher of this process has just seen acknowledged are taken from its
         tail; the pooled reader left at `offset` then skips them, so a poller at the end of a
-        shard keeps its reader (see table_api.kafka.DeliveredTail)."""
+        shard keeps its reader (see kafka_io.delivered.DeliveredTail)."""
         delivered = self.delivered.read(topic, partition, offset, limit) if self.delivered else []
         if delivered:
             kept = _page(delivered, offset, retention_ms, fits)

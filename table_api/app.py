@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kafka_io.client import Kafka
+from kafka_io.delivered import DeliveredTail
+from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
+from kafka_io.schema_registry_http import registry_router
 from table_api.context import Context
-from table_api.kafka import DeliveredTail, Kafka
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, replace_lost_streams
 from table_api.outbox import Publisher
-from table_api.registry import KafkaSchemaRegistry, RemoteSchemaRegistry
-from table_api.registry_http import registry_router
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
 

@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 import orjson
 
+from contracts.stream_catalog import CATALOG_TOPIC
+from kafka_io.client import Kafka, Message
 from schemas import codec
-from table_api.kafka import Kafka, Message
 from table_api.storage import OutboxRow, Storage
-from table_api.streams import CATALOG_TOPIC
 
 log = logging.getLogger("cdc_bridge.outbox")
 

@@ -12,17 +12,13 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from datetime import datetime, timezone
 
-import orjson
-
+from contracts.stream_catalog import stream_label, topic_name
 from table_api.errors import ValidationException
 from table_api.keys import KeySchema, encode_key_value
 from table_api.values import Item, item_size
 
-CATALOG_TOPIC = "_cdc_bridge_dynamodb_streams"
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
-MAX_TOPIC_LENGTH = 249
 INVALID = "One or more parameter values were invalid: "
 
 
@@ -67,31 +63,6 @@ def new_stream(arn_prefix: str, table: str, key_schema: list, view_type: str, sh
     }
 
 
-def stream_label(now: float, previous: list[dict]) -> str:
-    """DynamoDB's label shape (an ISO timestamp with milliseconds), unique per table."""
-    millis = int(now * 1000)
-    if previous:
-        millis = max(millis, label_millis(previous[-1]["StreamLabel"]) + 1)
-    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}"
-
-
-def label_millis(label: str) -> int:
-    moment = datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
-    return round(moment.timestamp() * 1000)
-
-
-def topic_name(table: str, label: str) -> str:
-    """`dynamodb.<table>.<label digits>`; table names are valid topic characters already.
-    Kafka allows 249 characters: a longer table name is cut and made unique by a hash."""
-    stamp = label.replace("-", "").replace(":", "").replace(".", "")
-    name = f"dynamodb.{table}.{stamp}"
-    if len(name) > MAX_TOPIC_LENGTH:
-        digest = hashlib.sha256(table.encode()).hexdigest()[:12]
-        name = f"dynamodb.{table[: MAX_TOPIC_LENGTH - len(stamp) - 24]}.{digest}.{stamp}"
-    return name
-
-
 def disabled(stream: dict) -> dict:
     return {**stream, "StreamStatus": "DISABLED", "DisabledDateTime": time.time()}
 
@@ -125,7 +96,3 @@ def change_event(table: str, key: Item, old: Item | None, new: Item | None, view
     if user_identity is not None:
         event["userIdentity"] = user_identity
     return event
-
-
-def catalog_payload(stream: dict) -> bytes:
-    return orjson.dumps(stream)

@@ -9,14 +9,14 @@ import re
 
 import orjson
 
+from aws_json.protocol import Service
 from connector import errors
 from connector.context import ConnectorContext
 from connector.errors import ExpiredIteratorException, ResourceNotFoundException, ValidationException
 from connector.ids import InvalidIdentifier, ShardIterator, offset_of, parse_shard_id, sequence_number, shard_id
 from connector.shards import now_ms
+from contracts.stream_catalog import label_millis
 from schemas import codec
-from table_api.protocol import Service
-from table_api.streams import label_millis
 
 SERVICE = Service("dynamodbstreams", "2012-08-10", errors)
 MAX_RECORDS = 1000

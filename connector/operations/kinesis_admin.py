@@ -14,8 +14,8 @@ import asyncio
 
 from connector.context import ConnectorContext
 from connector.ids import ending_hash_keys, rescaled_slices
-from connector.kinesis_shards import HOUR_MS, new_generation, now_ms, open_shards, starts_of
-from connector.operations.kinesis_streams import (
+from connector.kinesis_shards import HOUR_MS, new_generation, now_ms, open_shards, starts_of, topic_config
+from connector.operations.kinesis_service import (
     SERVICE,
     E,
     check_shard_limit,
@@ -24,7 +24,6 @@ from connector.operations.kinesis_streams import (
     require_active,
     stream_name,
     stream_named,
-    topic_config,
 )
 
 MAX_RETENTION_HOURS = 8760

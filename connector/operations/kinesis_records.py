@@ -45,13 +45,7 @@ from connector.kinesis_shards import (
     shards_of,
     stream_of_topic,
 )
-from connector.operations.kinesis_streams import (
-    SERVICE,
-    E,
-    find_stream,
-    not_found,
-    timestamp_ms,
-)
+from connector.operations.kinesis_service import SERVICE, E, find_stream, not_found, timestamp_ms
 
 MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024
 EXPLICIT_HASH_KEY_HEADER = "kinesis-explicit-hash-key"

@@ -7,11 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 
+from aws_json.protocol import render
+from contracts.stream_catalog import catalog_payload
 from table_api.context import Context, check_table_name
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
 from table_api.operations.service import SERVICE
-from table_api.protocol import render
-from table_api.streams import active_stream, catalog_payload, check_specification, disabled, new_stream
+from table_api.streams import active_stream, check_specification, disabled, new_stream
 
 INVALID = "One or more parameter values were invalid: "
 MAX_TAGS = 50

@@ -43,7 +43,7 @@ def must(url: str, operation: str, body: dict) -> dict:
 
 def create_streamed_table(url: str, name: str) -> str:
     """A table keyed by `pk` (S) with a NEW_AND_OLD_IMAGES stream; returns the stream's topic."""
-    from table_api.streams import topic_name
+    from contracts.stream_catalog import topic_name
 
     must(url, "CreateTable", {
         "TableName": name, "BillingMode": "PAY_PER_REQUEST",
@@ -57,7 +57,7 @@ def create_streamed_table(url: str, name: str) -> str:
 
 
 def current_stream_topic(url: str, name: str) -> str:
-    from table_api.streams import topic_name
+    from contracts.stream_catalog import topic_name
 
     return topic_name(name, must(url, "DescribeTable", {"TableName": name})["Table"]["LatestStreamLabel"])
 

@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from connector.kafka import ReaderPool
+from kafka_io.readers import ReaderPool
 
 pytestmark = pytest.mark.timeout(180)
 

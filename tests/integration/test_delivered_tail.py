@@ -1,5 +1,5 @@
 """Reading a shard through the tail of acknowledged records (connector.shards.Shards with a
-table_api.kafka.DeliveredTail, as `cdc-bridge up` wires them) on the real broker: whichever way
+kafka_io.delivered.DeliveredTail, as `cdc-bridge up` wires them) on the real broker: whichever way
 each page is read, every offset comes exactly once and in order with the bytes Kafka stored;
 the pooled reader follows the pages the tail answered instead of being repositioned; a record
 someone else wrote between ours is read from Kafka; the retention window still applies."""
@@ -14,9 +14,10 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from connector.errors import TrimmedDataAccessException
-from connector.kafka import Offsets, ReaderPool
 from connector.shards import Shards
-from table_api.kafka import DeliveredTail, Kafka
+from kafka_io.client import Kafka
+from kafka_io.delivered import DeliveredTail
+from kafka_io.readers import Offsets, ReaderPool
 
 pytestmark = pytest.mark.timeout(120)
 

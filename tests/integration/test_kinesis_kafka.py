@@ -16,8 +16,8 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from connector.kafka import RecordProducer
-from table_api.kafka import Kafka
+from kafka_io.client import Kafka
+from kafka_io.producer import RecordProducer
 from tests.api.kinesis_helpers import (
     client,
     create_active,

@@ -20,16 +20,16 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from fastapi import FastAPI
 
 from cdc_bridge.broker import free_port
-from schemas import codec
-from table_api.kafka import Kafka, read_to_end
-from table_api.registry import (
+from kafka_io.client import Kafka, read_to_end
+from kafka_io.schema_registry import (
     CONTENT_TYPE,
     KafkaSchemaRegistry,
     RemoteSchemaRegistry,
     canonical_form,
     id_candidates,
 )
-from table_api.registry_http import registry_router
+from kafka_io.schema_registry_http import registry_router
+from schemas import codec
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,10 +1,10 @@
 """The tail of acknowledged records that `cdc-bridge up` hands from the publisher to the connector
-(table_api.kafka.DeliveredTail): it only ever answers with records whose offsets follow each
+(kafka_io.delivered.DeliveredTail): it only ever answers with records whose offsets follow each
 other from the one asked for, so a read from it can never skip or repeat a record."""
 
 from __future__ import annotations
 
-from table_api.kafka import DeliveredTail
+from kafka_io.delivered import DeliveredTail
 
 
 class Delivered:

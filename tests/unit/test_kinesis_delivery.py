@@ -8,7 +8,7 @@ import asyncio
 
 from confluent_kafka import KafkaError
 
-from connector.kafka import Delivery
+from kafka_io.producer import Delivery
 
 
 class Report:

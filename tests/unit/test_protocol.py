@@ -2,8 +2,8 @@
 
 import pytest
 
+from aws_json.protocol import Service
 from table_api.errors import SerializationException, UnknownOperationException, ValidationException
-from table_api.protocol import Service
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ than the skip. The Kafka consumer is replaced by a stand-in that answers scripte
 
 from __future__ import annotations
 
-from connector.kafka import PartitionReader
+from kafka_io.readers import PartitionReader
 
 
 class Fetched:

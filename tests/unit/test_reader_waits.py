@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.kafka import MAX_FETCH_WAIT_MS, MIN_FETCH_WAIT_MS, UNKNOWN_SIZE_FETCH_WAIT_MS, ReaderPool, fetch_wait_ms
+from kafka_io.readers import MAX_FETCH_WAIT_MS, MIN_FETCH_WAIT_MS, UNKNOWN_SIZE_FETCH_WAIT_MS, ReaderPool, fetch_wait_ms
 
 
 @pytest.mark.parametrize(("end", "wait"), [

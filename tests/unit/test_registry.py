@@ -7,8 +7,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from schemas import codec
-from table_api.registry import (
+from kafka_io.schema_registry import (
     CONTENT_TYPE,
     InvalidSchemaException,
     InvalidVersionException,
@@ -20,7 +19,8 @@ from table_api.registry import (
     id_candidates,
     parse_version,
 )
-from table_api.registry_http import registry_router
+from kafka_io.schema_registry_http import registry_router
+from schemas import codec
 
 A = json.dumps({"type": "record", "name": "A", "fields": [{"name": "a", "type": "string"}]})
 B = json.dumps({"type": "record", "name": "B", "fields": [{"name": "b", "type": "long"}]})

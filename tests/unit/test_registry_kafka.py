@@ -1,4 +1,4 @@
-"""KafkaSchemaRegistry's write path over an in-memory stand-in for `table_api.kafka.Kafka`:
+"""KafkaSchemaRegistry's write path over an in-memory stand-in for `kafka_io.client.Kafka`:
 a registration that loses its id to a record written just before it moves on to the next id."""
 
 import json
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from table_api.kafka import Record
-from table_api.registry import SCHEMAS_TOPIC, KafkaSchemaRegistry, canonical_form, id_candidates
+from kafka_io.client import Record
+from kafka_io.schema_registry import SCHEMAS_TOPIC, KafkaSchemaRegistry, canonical_form, id_candidates
 
 A = json.dumps({"type": "record", "name": "A", "fields": [{"name": "a", "type": "string"}]})
 B = json.dumps({"type": "record", "name": "B", "fields": [{"name": "b", "type": "long"}]})

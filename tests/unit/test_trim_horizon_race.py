@@ -1,11 +1,11 @@
-"""TRIM_HORIZON of a shard that is empty when it is looked up (connector.kafka.Offsets): the
+"""TRIM_HORIZON of a shard that is empty when it is looked up (kafka_io.readers.Offsets): the
 first record written while the lookup runs must not be stepped over. Pure logic: the Kafka
 client is replaced by a stand-in whose partition gets its first record between two calls."""
 
 from __future__ import annotations
 
-from connector.kafka import Offsets
-from table_api.kafka import Record
+from kafka_io.client import Record
+from kafka_io.readers import Offsets
 
 
 class FirstRecordArrivesDuringTheLookup:

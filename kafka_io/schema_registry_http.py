@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from table_api.registry import (
+from kafka_io.schema_registry import (
     COMPATIBILITY,
     CONTENT_TYPE,
     SCHEMA_TYPES,

@@ -20,8 +20,8 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from table_api import errors
-from table_api.protocol import Service, error_body
+from aws_json import errors
+from aws_json.protocol import Service, error_body
 
 log = logging.getLogger("cdc_bridge.server")
 

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro import parse_schema
 
-from table_api.kafka import Kafka, Record
+from kafka_io.client import Kafka, Record
 
 log = logging.getLogger("cdc_bridge.registry")
 

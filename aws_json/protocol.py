@@ -21,7 +21,7 @@ from typing import Any
 import botocore.loaders
 import orjson
 
-from table_api import errors
+from aws_json import errors
 
 log = logging.getLogger("cdc_bridge.protocol")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from table_api.kafka import Kafka, Record
+from kafka_io.client import Kafka, Record
 
 
 class TopicView:

@@ -1,9 +1,9 @@
-"""The only module of the table service that imports the Kafka client.
+"""The Kafka client: a narrow interface over confluent-kafka that both services use: create
+topics, produce, read a partition's last record, and tail a topic from the beginning. The
+`kafka_io` package is the only one in the project that imports confluent-kafka.
 
-A narrow interface over confluent-kafka: create topics, produce, read a partition's last
-record, and tail a topic from the beginning. Correct on Apache Kafka and on the embedded broker
-(../shared/kafka-broker-notes.md): the end of a partition is found by fetching to
-PARTITION_EOF, never by trusting ListOffsets alone.
+Correct on Apache Kafka and on the embedded broker (../shared/kafka-broker-notes.md): the end of
+a partition is found by fetching to PARTITION_EOF, never by trusting ListOffsets alone.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
@@ -196,50 +194,3 @@ def read_to_end(reader: Consumer, timeout_s: float):
             raise KafkaException(message.error())
         yield message
     raise TimeoutError("reading to the end of a partition timed out")
-
-
-class DeliveredTail:
-    """The records a producer of this process saw Kafka acknowledge, newest `per_partition` of
-    each partition: exactly the bytes, offsets and timestamps Kafka stored. Kept only while
-    their offsets follow each other; any gap starts a partition's tail afresh, so a read of a
-    tail never skips a record.
-
-    `cdc-bridge up` hands the publisher's tail to the connector, which reads a record from it
-    as soon as its acknowledgement arrives instead of waiting for a fetch (the embedded broker
-    answers a fetch only after its whole fetch wait, ~1-3 ms at the end of a partition). The
-    connector run alone has no tail and reads Kafka only."""
-
-    def __init__(self, per_partition: int = 512, partitions: int = 64):
-        self.per_partition = per_partition
-        self.partitions = partitions
-        self.lock = threading.Lock()
-        self.tails: OrderedDict[tuple[str, int], deque[Message]] = OrderedDict()
-
-    def add(self, message: Message) -> None:
-        """A delivery report without error (in the producer's polling thread)."""
-        where = (message.topic(), message.partition())
-        with self.lock:
-            tail = self.tails.get(where)
-            if tail is None or (tail and tail[-1].offset() + 1 != message.offset()):
-                tail = self.tails[where] = deque(maxlen=self.per_partition)
-            self.tails.move_to_end(where)
-            if len(self.tails) > self.partitions:
-                self.tails.popitem(last=False)  # the partition written longest ago
-            tail.append(message)
-
-    def read(self, topic: str, partition: int, offset: int, limit: int) -> list[Message]:
-        """Up to `limit` records from `offset` on; empty unless the tail holds `offset`."""
-        with self.lock:
-            tail = self.tails.get((topic, partition))
-            if not tail:
-                return []
-            start = offset - tail[0].offset()
-            if not 0 <= start < len(tail):
-                return []
-            return list(islice(tail, start, start + limit))
-
-    def forget(self, topics) -> None:
-        """Topics that are gone (a new topic of the same name starts at offset 0 again)."""
-        with self.lock:
-            for where in [w for w in self.tails if w[0] in topics]:
-                del self.tails[where]

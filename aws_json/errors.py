@@ -1,0 +1,68 @@
+"""AWS errors as the JSON protocols render them: `{"__type": ..., "message": ...}` with an HTTP
+status. `protocol.py` renders them; each service raises them by AWS's own names.
+
+The class name is the AWS `__type` suffix, `message` its default text. DynamoDB and DynamoDB
+Streams share one error namespace, so the errors both raise live here; a service in JSON 1.1
+(Kinesis) renders bare names (an empty namespace) and has its own classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DYNAMODB_NAMESPACE = "com.amazonaws.dynamodb.v20120810"
+
+
+class AWSError(Exception):
+    """An error the client sees as `{"__type": "<namespace>#<Name>", "message": ...}`."""
+
+    namespace = DYNAMODB_NAMESPACE
+    status = 400
+    message = ""
+
+    def __init__(self, message: str | None = None, **extra: Any):
+        self.message = message if message is not None else type(self).message
+        self.extra = extra  # additional top-level response fields, e.g. Item
+        super().__init__(self.message)
+
+    @property
+    def type_name(self) -> str:
+        # An empty namespace (Kinesis, JSON 1.1) renders the bare name.
+        return f"{self.namespace}#{type(self).__name__}" if self.namespace else type(self).__name__
+
+    def body(self) -> dict[str, Any]:
+        return {"__type": self.type_name, "message": self.message, **self.extra}
+
+
+class ValidationException(AWSError):
+    pass
+
+
+class SerializationException(AWSError):
+    pass
+
+
+class UnknownOperationException(AWSError):
+    message = "An unknown operation was requested."
+
+
+class ResourceNotFoundException(AWSError):
+    message = "Requested resource not found"
+
+
+class ResourceInUseException(AWSError):
+    pass
+
+
+class LimitExceededException(AWSError):
+    pass
+
+
+class InternalServerError(AWSError):
+    status = 500
+    message = "Internal server error"
+
+
+class ServiceUnavailable(AWSError):
+    status = 503
+    message = "The service is starting up"

@@ -1,0 +1,1 @@
+"""Formats shared between the parts: what one writes to Kafka and another reads."""
