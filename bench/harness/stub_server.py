@@ -1,7 +1,7 @@
 """A stub AWS JSON endpoint that answers at once with a canned body, to measure a client's own
 ceiling (how many calls/s the client can make when the server costs almost nothing).
 
-    python bench/stub_server.py PORT
+    python bench/harness/stub_server.py PORT
 
 Loopback only; keep-alive HTTP/1.1; `GET /health` -> 200; any POST -> 200 with `{}`, or with a
 small item when the X-Amz-Target ends in GetItem. Stops on SIGTERM/SIGINT.

@@ -1,0 +1,1 @@
+"""One module per workload; each has SUMMARY, add_arguments(parser) and run(bench, args) -> Report."""
