@@ -155,8 +155,10 @@ def run_server(args) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = create_app(parts_of(args))
     print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
+    # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
+    # reads the client's address).
     uvicorn.run(app, host=args.host, port=int(args.port), log_level="warning", access_log=False,
-                lifespan="on", timeout_graceful_shutdown=5)
+                lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False)
     return 0
 
 

@@ -36,10 +36,13 @@ class Connector:
         kafka = Kafka(self.kafka_servers)
         catalog = StreamCatalog(kafka)
         catalog.start()
+        delivered = env.get("delivered_tail")  # in `cdc-bridge up`: what the publisher saw acknowledged
+        if delivered is not None:
+            delivered.follow(catalog.topic, catalog.take_delivered)
         producer = RecordProducer(kafka)
         pool = ReaderPool(self.kafka_servers, self.settings.readers)
         # In `cdc-bridge up`, the records the publisher saw acknowledged: read without a fetch.
-        shards = Shards(kafka, pool, Offsets(kafka, pool), env.get("delivered_tail"))
+        shards = Shards(kafka, pool, Offsets(kafka, pool), delivered)
         kinesis = KinesisCatalog(kafka, producer, on_deleting=shards.forget)
         kinesis.start()
         self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)

@@ -23,7 +23,9 @@ class StreamCatalog(TopicView):
     def _apply(self, record: Record) -> None:
         if record.value is not None:
             stream = orjson.loads(record.value)
-            self.streams[stream["StreamArn"]] = stream
+            with self.lock:
+                if self._newer(stream["StreamArn"], record.offset):
+                    self.streams[stream["StreamArn"]] = stream
 
     def get(self, arn: str, wait_s: float = 0.0) -> dict | None:
         """The stream, syncing to the catalog's end on a miss; with `wait_s`, keep syncing that
@@ -39,8 +41,9 @@ class StreamCatalog(TopicView):
         return stream
 
     def listed(self, now_ms: int) -> list[dict]:
-        """Streams newest first; a disabled stream stays until its retention has passed."""
-        self.sync()
+        """Streams newest first; a disabled stream stays until its retention has passed. From
+        memory: the tail keeps it current (and in `cdc-bridge up` the publisher hands over each
+        stream change as soon as Kafka has it)."""
         alive = [s for s in self.streams.values() if not expired(s, now_ms)]
         return sorted(alive, key=lambda s: (s["CreationRequestDateTime"], s["StreamArn"]), reverse=True)
 

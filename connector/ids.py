@@ -12,10 +12,25 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 
-SEQUENCE_BASE = 10**20  # offset 0 -> "100000000000000000000": 21 digits, string order = offset order
+# A DynamoDB stream's sequence number: "1", the stream's data epoch (5 digits), the partition
+# (5 digits) and the Kafka offset (20 digits), 31 digits in all (DynamoDB allows 21 to 40):
+#   10**30 + epoch * 10**25 + partition * 10**20 + offset
+# Fixed width, so string order is numeric order: sorted by (epoch, partition, offset). Unique across
+# the shards of a stream (the partition is part of it), increasing within a shard (the offset), and
+# higher in a later epoch (the stream's topic was made again after the broker lost it: a number of
+# an older epoch names data that is gone). A function of where the record is in Kafka and of the
+# epoch kept in the data directory, so it is the same after a restart.
+SEQUENCE_DIGITS = 31
+SEQUENCE_LEAD = 10**30
+EPOCH_UNIT = 10**25
+PARTITION_UNIT = 10**20
+MAX_EPOCHS = 10**5
+MAX_PARTITIONS = 10**5
+MAX_OFFSET = 10**20  # a Kafka offset is a signed 64-bit integer: below 10**19
 SHARD_ID = re.compile(r"shardId-([0-9]{20})-([0-9a-f]{8})")
 
 
@@ -23,17 +38,18 @@ class InvalidIdentifier(ValueError):
     """A malformed sequence number, shard id or iterator; operations turn it into AWS's error."""
 
 
-def sequence_number(offset: int) -> str:
-    return str(SEQUENCE_BASE + offset)
+def sequence_number(epoch: int, partition: int, offset: int) -> str:
+    if not (0 <= epoch < MAX_EPOCHS and 0 <= partition < MAX_PARTITIONS and 0 <= offset < MAX_OFFSET):
+        raise ValueError(f"no sequence number for epoch {epoch}, partition {partition}, offset {offset}")
+    return str(SEQUENCE_LEAD + epoch * EPOCH_UNIT + partition * PARTITION_UNIT + offset)
 
 
-def offset_of(sequence: str) -> int:
-    if not (sequence.isascii() and sequence.isdigit() and 21 <= len(sequence) <= 40):
+def parse_sequence_number(sequence: str) -> tuple[int, int, int]:
+    """(epoch, partition, offset) of one of our sequence numbers; InvalidIdentifier for anything else."""
+    if not (len(sequence) == SEQUENCE_DIGITS and sequence.isascii() and sequence.isdigit() and sequence[0] == "1"):
         raise InvalidIdentifier(sequence)
-    offset = int(sequence) - SEQUENCE_BASE
-    if offset < 0:
-        raise InvalidIdentifier(sequence)
-    return offset
+    rest = int(sequence) - SEQUENCE_LEAD
+    return rest // EPOCH_UNIT, rest // PARTITION_UNIT % MAX_PARTITIONS, rest % PARTITION_UNIT
 
 
 def shard_id(stream_created_ms: int, partition: int) -> str:
@@ -58,22 +74,41 @@ class ShardIterator:
     partition: int
     offset: int
     issued_ms: int
+    epoch: int = 0  # the stream's data epoch when it was issued: an older one points at lost data
 
     def encode(self, secret: bytes) -> str:
-        body = _b64(orjson.dumps([self.stream, self.partition, self.offset, self.issued_ms]))
+        body = _b64(orjson.dumps([self.stream, self.partition, self.offset, self.issued_ms, self.epoch]))
         return f"{body}.{_signature(secret, body)}"
 
     @classmethod
     def decode(cls, token: str, secret: bytes) -> ShardIterator:
-        """Raises InvalidIdentifier for anything not signed by us (tampered, forged, garbage)."""
+        """Raises InvalidIdentifier for anything not signed by us (tampered, forged, garbage).
+        A body without an epoch (issued before epochs existed) is of epoch 0."""
         body, dot, signature = token.partition(".")
         if not dot or not hmac.compare_digest(signature.encode(), _signature(secret, body).encode()):
             raise InvalidIdentifier("bad signature")
         try:
-            stream, partition, offset, issued_ms = orjson.loads(_unb64(body))
+            stream, partition, offset, issued_ms, *epoch = orjson.loads(_unb64(body))
         except (ValueError, TypeError, binascii.Error):
             raise InvalidIdentifier("bad body") from None
-        return cls(stream, partition, offset, issued_ms)
+        if len(epoch) > 1:
+            raise InvalidIdentifier("bad body")
+        return cls(stream, partition, offset, issued_ms, *epoch)
+
+
+def timestamp_ms(value: float | str) -> int:
+    """A JSON timestamp (epoch seconds, or an ISO 8601 string, as botocore sends either) in epoch
+    milliseconds; InvalidIdentifier for a string that is neither."""
+    if isinstance(value, str):
+        try:
+            return round(float(value) * 1000)
+        except ValueError:
+            pass
+        try:
+            return round(datetime.fromisoformat(value).timestamp() * 1000)
+        except ValueError:
+            raise InvalidIdentifier(value) from None
+    return round(value * 1000)
 
 
 def _signature(secret: bytes, body: str) -> str:
@@ -91,12 +126,19 @@ def _unb64(text: str) -> bytes:
 # -- Kinesis ----------------------------------------------------------------------------------------
 # Shard ids have Kinesis's shape, `shardId-<12 digits>`: the shard's number within its stream, which
 # keeps counting across the stream's topic generations (UpdateShardCount opens new shards).
-# A sequence number is "49", the shard number (12 digits) and the Kafka offset (20 digits): 34
-# digits, unique per stream, and within a shard its string order is the offset order.
+# A sequence number is 49 plus the stream's data epoch, the shard number (12 digits) and the Kafka
+# offset (20 digits): (49 + epoch) * 10**32 + shard * 10**20 + offset. At epoch 0 (a stream whose
+# topics the broker never lost) that is "49" + shard + offset, 34 digits, as before epochs existed;
+# unique per stream, within a shard increasing with the offset, and higher in a later epoch
+# (numerically; epochs 0 to 50 keep 34 digits, so string order too).
 
 KINESIS_SHARD_ID = re.compile(r"shardId-([0-9]{12})")
-KINESIS_SEQUENCE_PREFIX = 49 * 10**32
-KINESIS_SEQUENCE_DIGITS = 34
+KINESIS_SEQUENCE_LEAD = 49
+KINESIS_SHARD_UNIT = 10**20
+KINESIS_EPOCH_UNIT = 10**32
+KINESIS_MAX_SHARDS = 10**12
+KINESIS_SEQUENCE_DIGITS = 34  # at epochs 0 to 50
+KINESIS_MAX_SEQUENCE_DIGITS = 129  # Kinesis's SequenceNumber pattern: 0|([1-9]\d{0,128})
 HASH_KEYS = 2**128  # the hash key space: MD5 of a partition key as a 128-bit big-endian integer
 
 
@@ -111,17 +153,29 @@ def parse_kinesis_shard_id(text: str) -> int:
     return int(match[1])
 
 
-def kinesis_sequence_number(shard: int, offset: int) -> str:
-    return str(KINESIS_SEQUENCE_PREFIX + shard * 10**20 + offset)
+def kinesis_sequence_base(epoch: int, shard: int) -> int:
+    """The sequence number of offset 0 of a shard, as an integer: add an offset, then str()."""
+    if not (0 <= epoch and 0 <= shard < KINESIS_MAX_SHARDS):
+        raise ValueError(f"no sequence number for epoch {epoch}, shard {shard}")
+    return (KINESIS_SEQUENCE_LEAD + epoch) * KINESIS_EPOCH_UNIT + shard * KINESIS_SHARD_UNIT
 
 
-def parse_kinesis_sequence_number(sequence: str) -> tuple[int, int]:
-    """(shard number, Kafka offset) of one of our sequence numbers."""
-    if not (len(sequence) == KINESIS_SEQUENCE_DIGITS and sequence.isascii() and sequence.isdigit()
-            and sequence.startswith("49")):
+def kinesis_sequence_number(epoch: int, shard: int, offset: int) -> str:
+    if not 0 <= offset < MAX_OFFSET:
+        raise ValueError(f"no sequence number for offset {offset}")
+    return str(kinesis_sequence_base(epoch, shard) + offset)
+
+
+def parse_kinesis_sequence_number(sequence: str) -> tuple[int, int, int]:
+    """(epoch, shard number, Kafka offset) of one of our sequence numbers."""
+    if not (KINESIS_SEQUENCE_DIGITS <= len(sequence) <= KINESIS_MAX_SEQUENCE_DIGITS and sequence.isascii()
+            and sequence.isdigit() and sequence[0] != "0"):
         raise InvalidIdentifier(sequence)
-    rest = int(sequence) - KINESIS_SEQUENCE_PREFIX
-    return rest // 10**20, rest % 10**20
+    value = int(sequence)
+    lead, rest = divmod(value, KINESIS_EPOCH_UNIT)
+    if lead < KINESIS_SEQUENCE_LEAD:
+        raise InvalidIdentifier(sequence)
+    return lead - KINESIS_SEQUENCE_LEAD, rest // KINESIS_SHARD_UNIT, rest % KINESIS_SHARD_UNIT
 
 
 def kinesis_stream_arn(region: str, account: str, name: str) -> str:

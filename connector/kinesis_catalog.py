@@ -18,7 +18,6 @@ so its topics never collide with the old ones (a deleted topic can linger on a r
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import orjson
@@ -43,8 +42,6 @@ class KinesisCatalog(TopicView):
         self.producer = producer
         self.on_deleting = on_deleting  # called with a DELETING stream's topics, before they go
         self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
-        self.offsets: dict[str, int] = {}  # name -> offset of the value applied
-        self.lock = threading.Lock()
 
     def _apply(self, record: Record) -> None:
         if record.key is not None:
@@ -52,8 +49,7 @@ class KinesisCatalog(TopicView):
 
     def _apply_value(self, name: str, stream: dict | None, offset: int) -> None:
         with self.lock:
-            if offset > self.offsets.get(name, -1):
-                self.offsets[name] = offset
+            if self._newer(name, offset):
                 if stream is None:
                     self.streams.pop(name, None)
                 else:

@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 
 from connector.ids import (
-    KINESIS_SEQUENCE_PREFIX,
     ending_hash_keys,
     equal_slices,
+    kinesis_sequence_base,
     kinesis_sequence_number,
     kinesis_shard_id,
     slice_of,
@@ -86,6 +86,7 @@ class Shard:
     opened_ms: int
     closed_ms: int | None  # when its generation was replaced (None: open)
     end_offset: int | None  # one past its last record, known once producers have moved on
+    epoch: int = 0  # the stream's data epoch (kinesis_epoch), part of every sequence number
 
     @property
     def id(self) -> str:
@@ -96,9 +97,9 @@ class Shard:
         return self.end_offset is not None
 
     def describe(self) -> dict:
-        numbers = {"StartingSequenceNumber": kinesis_sequence_number(self.number, 0)}
+        numbers = {"StartingSequenceNumber": kinesis_sequence_number(self.epoch, self.number, 0)}
         if self.closed:
-            numbers["EndingSequenceNumber"] = kinesis_sequence_number(self.number, max(self.end_offset - 1, 0))
+            numbers["EndingSequenceNumber"] = kinesis_sequence_number(self.epoch, self.number, max(self.end_offset - 1, 0))
         shard = {"ShardId": self.id}
         if self.parents:
             shard["ParentShardId"] = kinesis_shard_id(self.parents[0])
@@ -119,6 +120,7 @@ def shards_of(stream: dict) -> list[Shard]:
         return cached[1]
     shards: list[Shard] = []
     previous: list[Shard] = []
+    epoch = kinesis_epoch(stream)
     for generation in stream["Generations"]:
         starts = starts_of(generation)
         ends = generation["Ends"]
@@ -127,11 +129,20 @@ def shards_of(stream: dict) -> list[Shard]:
             parents = tuple(p.number for p in previous if p.starting_hash_key <= end and start <= p.ending_hash_key)
             current.append(Shard(generation["FirstShard"] + partition, generation["Topic"], partition, start, end,
                                  parents, generation["OpenedMs"], generation["ClosedMs"],
-                                 ends[partition] if ends else None))
+                                 ends[partition] if ends else None, epoch))
         shards += current
         previous = current
     _shards[stream["StreamName"]] = (stream, shards)
     return shards
+
+
+def kinesis_epoch(stream: dict) -> int:
+    """The epoch of the stream's data: raised whenever its topics had to be made again after the
+    broker lost them (0 when absent). Part of every sequence number and shard iterator, so that a
+    position from before such a loss reads on from the trim horizon instead of naming another
+    record. Nothing raises it yet: Kinesis metadata lives only in Kafka until the connector has a
+    data directory of its own."""
+    return stream.get("Epoch", 0)
 
 
 def retention_ms(stream: dict) -> int:
@@ -180,7 +191,7 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
     reader = pool.acquire(shard.topic, shard.partition, offset)
     try:
         messages = reader.read(limit, READ_WAIT_S)
-        base = KINESIS_SEQUENCE_PREFIX + shard.number * 10**20
+        base = kinesis_sequence_base(shard.epoch, shard.number)
         records: list[dict] = []
         size, last_ts, stop = 0, None, len(messages)
         for i, message in enumerate(messages):

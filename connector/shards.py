@@ -3,6 +3,8 @@ shard with exact retention, and the shard ends of closed streams."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +32,12 @@ class Shards:
     # it leaves the retention window (a broker deletes only records older than the retention).
     firsts: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
 
-    def trim_horizon(self, topic: str, partition: int, retention_ms: int) -> int:
+    def trim_horizon(self, topic: str, partition: int, retention_ms: int, born_ms: int | None = None) -> int:
         """The oldest record inside the retention window (the end when there is none).
+
+        A topic made (`born_ms`) less than a retention ago has lost nothing: neither Kafka nor
+        our read filter has trimmed any of it, so its trim horizon is offset 0, known without a
+        read (a first DescribeStream then costs no broker round trip).
 
         Usually the partition's first record is inside the window. It is read once and
         remembered, so DescribeStream does not read every shard each time: on the embedded
@@ -39,6 +45,8 @@ class Shards:
         of four shards ran at ~10,000 records/s with all four fetching, ~15,000 without).
         Otherwise the offset is searched by time."""
         cutoff = now_ms() - retention_ms
+        if born_ms is not None and born_ms >= cutoff:
+            return 0
         first = self.firsts.get((topic, partition))
         if first is None:
             first = self._first_record(topic, partition)
@@ -62,6 +70,27 @@ class Shards:
         first = self.firsts[(topic, partition)] = (messages[0].offset(), messages[0].timestamp()[1])
         return first
 
+    async def wait_for_records(self, topic: str, partition: int, offset: int, timeout_s: float) -> bool:
+        """In `cdc-bridge up`: wait (at most `timeout_s`) until the publisher of this process has
+        seen Kafka acknowledge a record of the partition at `offset` or later. A reader at the
+        end of a shard is woken by the write itself instead of polling for it. True when woken;
+        False at once without a publisher in this process."""
+        if self.delivered is None:
+            return False
+        loop = asyncio.get_running_loop()
+        arrived = loop.create_future()
+
+        def wake() -> None:  # in the publisher's thread
+            with contextlib.suppress(RuntimeError):  # the event loop has closed
+                loop.call_soon_threadsafe(_resolve, arrived)
+
+        self.delivered.when_held(topic, partition, offset, wake)
+        try:
+            done, _ = await asyncio.wait({arrived}, timeout=timeout_s)
+        finally:
+            self.delivered.unwait(topic, partition, wake)
+        return bool(done)
+
     def forget(self, topics: list[str]) -> None:
         """Topics about to be deleted: their readers go first (see ReaderPool.discard), then
         what is known of them."""
@@ -79,19 +108,22 @@ class Shards:
         return end
 
     def read(self, topic: str, partition: int, offset: int, limit: int, retention_ms: int,
-             fits: Callable[[Message], bool]) -> tuple[list[Message], int]:
+             fits: Callable[[Message], bool], delivered_only: bool = False) -> tuple[list[Message], int] | None:
         """Records from `offset` on, at most `limit`, as many as `fits` accepts (response size
         caps); returns them and the next offset. A position older than the retention window, or
         one the broker has already deleted, is TrimmedDataAccessException.
 
         Records the publisher of this process has just seen acknowledged are taken from its
         tail; the pooled reader left at `offset` then skips them, so a poller at the end of a
-        shard keeps its reader (see kafka_io.delivered.DeliveredTail)."""
+        shard keeps its reader (see kafka_io.delivered.DeliveredTail). With `delivered_only`,
+        None instead of a read from Kafka when the tail does not hold `offset`."""
         delivered = self.delivered.read(topic, partition, offset, limit) if self.delivered else []
         if delivered:
             kept = _page(delivered, offset, retention_ms, fits)
             self.pool.skip(topic, partition, offset, offset + kept)
             return delivered[:kept], offset + kept
+        if delivered_only:
+            return None
         reader = self.pool.acquire(topic, partition, offset)
         try:
             messages = reader.read(limit, READ_WAIT_S)
@@ -120,6 +152,11 @@ def _page(messages: list[Message], offset: int, retention_ms: int, fits: Callabl
             break
         kept += 1
     return kept
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def now_ms() -> int:

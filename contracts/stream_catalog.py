@@ -4,7 +4,14 @@ which serves them: topic names, stream labels and the catalog topic.
 Every stream change (enable, disable) is a record of the compacted topic CATALOG_TOPIC: key the
 stream ARN, value the stream's description as JSON (`catalog_payload`): StreamArn, StreamLabel,
 StreamViewType, StreamStatus, CreationRequestDateTime (epoch seconds), TableName, KeySchema,
-Topic, Shards (partition count), RetentionMs, and DisabledDateTime once disabled.
+Topic, Shards (partition count), RetentionMs, DisabledDateTime once disabled, and Epoch.
+
+Epoch (an integer, 0 when absent: catalogs written before it existed still read) counts the times
+the stream's data was lost: when the broker no longer has the stream's topic (an in-memory broker
+restarted), the table service makes the topic again under the same name and publishes the stream
+again with Epoch raised by one. ARN, label, shards, view type and retention stay. The connector puts
+the epoch into every sequence number and shard iterator, so a position from before the loss is
+recognised (TrimmedDataAccessException) instead of naming whatever record now has its offset.
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ def topic_name(table: str, label: str) -> str:
         digest = hashlib.sha256(table.encode()).hexdigest()[:12]
         name = f"dynamodb.{table[: MAX_TOPIC_LENGTH - len(stamp) - 24]}.{digest}.{stamp}"
     return name
+
+
+def stream_epoch(stream: dict) -> int:
+    """The epoch of a stream's data (see above); 0 for a stream published before epochs existed."""
+    return stream.get("Epoch", 0)
 
 
 def catalog_payload(stream: dict) -> bytes:

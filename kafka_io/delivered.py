@@ -1,9 +1,12 @@
-"""What a producer of this process saw Kafka acknowledge, kept for readers in the same process."""
+"""What a producer of this process saw Kafka acknowledge, handed to readers in the same process:
+the newest records of each partition, a wake-up for readers waiting at a partition's end, and
+the records of followed topics (the stream catalog) as soon as they are acknowledged."""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable
 from itertools import islice
 
 from confluent_kafka import Message
@@ -25,9 +28,21 @@ class DeliveredTail:
         self.partitions = partitions
         self.lock = threading.Lock()
         self.tails: OrderedDict[tuple[str, int], deque[Message]] = OrderedDict()
+        self.waiting: defaultdict[tuple[str, int], list[Callable[[], None]]] = defaultdict(list)
+        self.followers: dict[str, Callable[[Message], None]] = {}
+
+    def follow(self, topic: str, on_message: Callable[[Message], None]) -> None:
+        """Hand every acknowledged record of `topic` to `on_message` (in the producer's polling
+        thread) instead of keeping it: a view of a compacted topic learns its own instance's
+        changes without waiting for its next fetch."""
+        self.followers[topic] = on_message
 
     def add(self, message: Message) -> None:
         """A delivery report without error (in the producer's polling thread)."""
+        follower = self.followers.get(message.topic())
+        if follower is not None:
+            follower(message)
+            return
         where = (message.topic(), message.partition())
         with self.lock:
             tail = self.tails.get(where)
@@ -37,6 +52,29 @@ class DeliveredTail:
             if len(self.tails) > self.partitions:
                 self.tails.popitem(last=False)  # the partition written longest ago
             tail.append(message)
+            woken = self.waiting.pop(where, ())
+        for wake in woken:
+            wake()
+
+    def when_held(self, topic: str, partition: int, offset: int, wake: Callable[[], None]) -> None:
+        """Call `wake` (once, in the producer's polling thread, or now) as soon as the tail holds
+        `offset` of the partition, or a record after it arrives: a reader at the end of a shard
+        waits for this instead of polling Kafka."""
+        where = (topic, partition)
+        with self.lock:
+            tail = self.tails.get(where)
+            held = bool(tail) and tail[-1].offset() >= offset
+            if not held:
+                self.waiting[where].append(wake)
+        if held:
+            wake()
+
+    def unwait(self, topic: str, partition: int, wake: Callable[[], None]) -> None:
+        """Withdraw a `when_held` that is no longer wanted (its reader gave up)."""
+        with self.lock:
+            waiting = self.waiting.get((topic, partition))
+            if waiting and wake in waiting:
+                waiting.remove(wake)
 
     def read(self, topic: str, partition: int, offset: int, limit: int) -> list[Message]:
         """Up to `limit` records from `offset` on; empty unless the tail holds `offset`."""

@@ -1,12 +1,14 @@
 """An in-memory view of a compacted, one-partition Kafka topic, kept current by tailing it: the
-shape of both stream catalogs. Subclasses apply records in `_apply`."""
+shape of both stream catalogs. Subclasses apply records in `_apply`, guarded by `_newer`: a
+record reaches the view from the tail and may also come sooner from this process's own producer
+(`take_delivered`), in either order, and an older value must never replace a newer one."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from kafka_io.client import Kafka, Record
+from kafka_io.client import Kafka, Message, Record, record_of
 
 
 class TopicView:
@@ -15,14 +17,17 @@ class TopicView:
     def __init__(self, kafka: Kafka, topic: str):
         self.kafka = kafka
         self.topic = topic
-        self.offset = -1  # of the last record the tail read
+        self.offset = -1  # of the last record read
+        self.tail_offset = -1  # of the last record the tail read
+        self.offsets: dict = {}  # key -> offset of the value applied
+        self.lock = threading.Lock()
         self.caught_up = threading.Event()
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
     def start(self, timeout_s: float = 30.0) -> None:
         self.kafka.ensure_topic(self.topic, 1, {"cleanup.policy": "compact"})
-        self.thread = self.kafka.tail(self.topic, self._on_record, self.caught_up.set, self.stop_event)
+        self.thread = self.kafka.tail(self.topic, self._on_tailed, self.caught_up.set, self.stop_event)
         if not self.caught_up.wait(timeout_s):
             raise TimeoutError(f"the {self.what} {self.topic} could not be read")
 
@@ -32,8 +37,30 @@ class TopicView:
             self.thread.join(5)
 
     def _on_record(self, record: Record) -> None:
-        self.offset = record.offset
+        self.offset = max(self.offset, record.offset)
         self._apply(record)
+
+    def _on_tailed(self, record: Record) -> None:
+        """A record the tail read. Its offsets only grow, unless the topic was made again (a
+        memory broker restarted): then what was applied by offset no longer compares."""
+        if record.offset <= self.tail_offset:
+            with self.lock:
+                self.offsets.clear()
+            self.offset = -1
+        self.tail_offset = record.offset
+        self._on_record(record)
+
+    def take_delivered(self, message: Message) -> None:
+        """A record of the topic that a producer of this process saw Kafka acknowledge."""
+        self._on_record(record_of(message))
+
+    def _newer(self, key, offset: int) -> bool:
+        """Note `offset` as the newest value of `key`, unless one as new was applied already.
+        Call with `lock` held."""
+        if offset <= self.offsets.get(key, -1):
+            return False
+        self.offsets[key] = offset
+        return True
 
     def _apply(self, record: Record) -> None:
         raise NotImplementedError

@@ -10,7 +10,8 @@ the next one reads back again, so nothing is lost or repeated.
 
 Rows of kind "stream" create the stream's topic and publish its metadata to the catalog topic
 (key: the stream ARN; compacted, so repeats are harmless). A stream whose topic has vanished
-(an in-memory broker restarted) is replaced through `on_lost_topics` before anything is shipped.
+(an in-memory broker restarted) is renewed through `on_lost_topics` before anything is shipped:
+same ARN, its data epoch raised, its topic made again before its undelivered events are sent.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ BACKLOG_WARN_AGE_S = 3.0
 class Publisher:
     """`active_topics()` names the topics of the enabled streams; `on_lost_topics(topics)`
     replaces the streams whose topics Kafka no longer has; `on_delivered(message)` is given
-    each change event Kafka acknowledged (in the publisher's thread)."""
+    each change event and catalog record Kafka acknowledged (in the publisher's thread)."""
 
     def __init__(self, kafka: Kafka, storage: Storage, registry,
                  active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None],
@@ -103,7 +104,7 @@ class Publisher:
             self.registry.start()
         self.registry_started = True
         # linger.ms=0: a lone change is on Kafka ~0.8 ms sooner (docs/design.md, visibility budget).
-        producer = self.kafka.producer(**{"linger.ms": 0})
+        producer = self.kafka.producer(**{"linger.ms": 0, "max.in.flight.requests.per.connection": 1})
         shipped: dict[tuple[str, int], int] = {}  # last seq on Kafka per partition (read back)
         schema_ids: dict[str, tuple[int, int]] = {}
         cursor = 0
@@ -142,15 +143,20 @@ class Publisher:
             producer.poll(0.005)
 
     def check_topics(self) -> None:
-        """Replace the enabled streams whose topics Kafka no longer has (see on_lost_topics)."""
+        """Renew the streams whose topics Kafka no longer has (see on_lost_topics), and make their
+        topics again at once: their undelivered events come first in the outbox, and a broker
+        that creates topics on first use would make them with its default partition count."""
         existing = self.kafka.topics()
         pending = self._all_pending()
         to_be_created = {r.topic for r in pending if r.kind == "stream"}
         expected = self.active_topics() | {r.topic for r in pending if r.kind == "event"}
         lost = expected - set(existing) - to_be_created
         if lost:
-            log.warning("stream topics are gone from Kafka; starting new streams", extra={"topics": sorted(lost)})
+            log.warning("stream topics are gone from Kafka; renewing their streams", extra={"topics": sorted(lost)})
             self.on_lost_topics(lost)
+            for row in self._all_pending():
+                if row.kind == "stream":
+                    self._ensure_stream_topic(orjson.loads(row.payload))
 
     def _all_pending(self) -> list[OutboxRow]:
         rows, cursor = [], 0
@@ -161,14 +167,19 @@ class Publisher:
 
     def _ship_stream(self, producer, row: OutboxRow) -> None:
         stream = orjson.loads(row.payload)
+        self._ensure_stream_topic(stream)
+        producer.produce(CATALOG_TOPIC, value=row.payload, key=stream["StreamArn"].encode(), partition=0,
+                         headers={SEQ_HEADER: seq_bytes(row.seq)},
+                         on_delivery=self._delivery(row.seq, self.on_delivered))
+
+    def _ensure_stream_topic(self, stream: dict) -> None:
+        """The topic of an enabled stream, and the catalog topic (existing ones are fine)."""
         if stream["StreamStatus"] == "ENABLED":
             self.kafka.ensure_topic(stream["Topic"], stream["Shards"], {
                 "cleanup.policy": "delete",
                 "retention.ms": str(stream["RetentionMs"]),
             })
         self.kafka.ensure_topic(CATALOG_TOPIC, 1, {"cleanup.policy": "compact"})
-        producer.produce(CATALOG_TOPIC, value=row.payload, key=stream["StreamArn"].encode(), partition=0,
-                         headers={SEQ_HEADER: seq_bytes(row.seq)}, on_delivery=self._delivery(row.seq))
 
     def _ship_event(self, producer, row: OutboxRow, shipped: dict, schema_ids: dict) -> None:
         where = (row.topic, row.partition)

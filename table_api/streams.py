@@ -5,15 +5,21 @@ by DescribeTable): every enable creates a new stream with a new label, ARN and t
 marks it DISABLED and keeps it (its topic stays until its retention has passed). Each stream
 change is also an outbox row of kind "stream", so the publisher creates the topic and publishes
 the stream's metadata to the catalog topic, in order with the events.
+
+When Kafka has lost a stream's topic (an in-memory broker restarted), the stream stays what it was
+(ARN, label, shards, view type, retention) and its `Epoch` is raised by one (`next_epoch`): the
+topic is made again under the same name, and sequence numbers of the old data are recognised as
+trimmed (see contracts/stream_catalog.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import time
-import uuid
 
-from contracts.stream_catalog import stream_label, topic_name
+from contracts.stream_catalog import stream_epoch, stream_label, topic_name
 from table_api.errors import ValidationException
 from table_api.keys import KeySchema, encode_key_value
 from table_api.values import Item, item_size
@@ -60,11 +66,37 @@ def new_stream(arn_prefix: str, table: str, key_schema: list, view_type: str, sh
         "Topic": topic_name(table, label),
         "Shards": shards,
         "RetentionMs": retention_ms,
+        "Epoch": 0,
     }
 
 
 def disabled(stream: dict) -> dict:
     return {**stream, "StreamStatus": "DISABLED", "DisabledDateTime": time.time()}
+
+
+# Internal to the table service (stored, never published): a disabled stream whose topic the broker
+# lost and that was published again without one (a disabled stream takes no more records, so its
+# topic is not made again); its topic is then no longer expected to exist.
+TOPIC_LOST = "TopicLost"
+
+
+def next_epoch(stream: dict) -> dict:
+    """The stream after Kafka lost its topic: the same stream, its data one epoch later."""
+    stream = {**stream, "Epoch": stream_epoch(stream) + 1}
+    if stream["StreamStatus"] == "DISABLED":
+        stream[TOPIC_LOST] = True
+    return stream
+
+
+def within_retention(stream: dict, now: float) -> bool:
+    """Enabled, or disabled less than its retention ago (the connector still lists it)."""
+    disabled_at = stream.get("DisabledDateTime")
+    return disabled_at is None or disabled_at * 1000 + stream["RetentionMs"] >= now * 1000
+
+
+def published(stream: dict) -> dict:
+    """The stream as the catalog topic gets it (without what only the table service keeps)."""
+    return {k: v for k, v in stream.items() if k != TOPIC_LOST}
 
 
 def partition_of(stream: dict, schema: KeySchema, key: Item) -> int:
@@ -74,18 +106,32 @@ def partition_of(stream: dict, schema: KeySchema, key: Item) -> int:
     return int.from_bytes(digest[:8], "big") % stream["Shards"]
 
 
+# eventIDs: 32 hex digits like DynamoDB's, unique without a random draw per event (os.urandom
+# is a system call, ~30 us here): a random prefix per process and a counter.
+_EVENT_ID_PREFIX = os.urandom(8).hex()
+_event_numbers = itertools.count()
+
+
+def next_event_id() -> str:
+    return f"{_EVENT_ID_PREFIX}{next(_event_numbers):016x}"
+
+
 def change_event(table: str, key: Item, old: Item | None, new: Item | None, view_type: str,
-                 region: str, created_ms: int, user_identity: dict | None = None) -> dict:
-    """The DynamoDB Streams record of one item change, with images as the view type says."""
+                 region: str, created_ms: int, user_identity: dict | None = None,
+                 new_size: int | None = None) -> dict:
+    """The DynamoDB Streams record of one item change, with images as the view type says.
+    `new_size`: item_size(new), when the caller has counted it already."""
     record: dict = {"ApproximateCreationDateTime": created_ms, "Keys": key}
     if new is not None and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
         record["NewImage"] = new
     if old is not None and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         record["OldImage"] = old
-    record["SizeBytes"] = sum(item_size(record[part]) for part in ("Keys", "NewImage", "OldImage") if part in record)
+    sizes = {"NewImage": new_size} if new_size is not None else {}
+    record["SizeBytes"] = sum(sizes.get(part) or item_size(record[part])
+                              for part in ("Keys", "NewImage", "OldImage") if part in record)
     record["StreamViewType"] = view_type
     event = {
-        "eventID": uuid.uuid4().hex,
+        "eventID": next_event_id(),
         "eventName": "INSERT" if old is None else "REMOVE" if new is None else "MODIFY",
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",

@@ -21,6 +21,7 @@ import base64
 import binascii
 import re
 from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
+from functools import lru_cache
 from typing import Any
 
 from table_api.errors import SerializationException, ValidationException
@@ -175,6 +176,11 @@ def _member(av: Any, depth: int, what: str = "Item") -> AttributeValue:
 def _value(av: Any, depth: int) -> AttributeValue:
     if not isinstance(av, dict):
         raise _json_type_error(av, "structure")
+    if len(av) == 1:  # the usual shape, checked without looking up every type
+        [(kind, value)] = av.items()
+        check = _CHECKS.get(kind)
+        if check is not None and value is not None:
+            return {kind: check(value, depth)}
     out = {t: _CHECKS[t](av[t], depth) for t in TYPES if av.get(t) is not None}
     if len(out) != 1:
         raise ValidationException(MANY_TYPES if out else EMPTY_VALUE)
@@ -321,6 +327,7 @@ def value_size(av: AttributeValue) -> int:
             return 1
 
 
+@lru_cache(maxsize=65536)  # sizes are counted several times per write, and numbers repeat
 def number_size(text: str) -> int:
     """One byte per pair of significant digits (pairs aligned on the decimal point, as DynamoDB
     stores numbers in base 100), one byte of exponent, one more for a negative number."""

@@ -64,22 +64,24 @@ def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
     new = apply(old)
     if unchanged(old, new):
         return old, None, False
+    new_size = None
     if new is None:
         tx.delete_item(table.id, pk, sk)
     else:
-        tx.put_item(table.id, pk, sk, new, item_size(new))
+        new_size = item_size(new)
+        tx.put_item(table.id, pk, sk, new, new_size)
     change = Change(table.name, key, old, new)
     stream = active_stream(table.description)
     if stream is not None:
-        append_event(ctx, tx, table, stream, change, user_identity)
+        append_event(ctx, tx, table, stream, change, user_identity, new_size)
     return old, change, stream is not None
 
 
 def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,
-                 user_identity: dict | None) -> None:
+                 user_identity: dict | None, new_size: int | None = None) -> None:
     created_ms = int(time.time() * 1000)
     event = change_event(table.name, change.key, change.old, change.new, stream["StreamViewType"],
-                         ctx.settings.region, created_ms, user_identity)
+                         ctx.settings.region, created_ms, user_identity, new_size)
     partition = partition_of(stream, table.key_schema, change.key)
     tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms)
 

@@ -4,10 +4,12 @@ GetRecords.
 A record is a Kafka record of the stream's current topic generation: the data is the value byte
 for byte, the partition key the key (UTF-8), an ExplicitHashKey rides in the header
 `kinesis-explicit-hash-key`; the partition is the shard whose hash key range holds MD5(partition
-key) (or the ExplicitHashKey). The sequence number is made from the shard and the offset the
-broker acknowledged, so PutRecord(s) answer after the delivery report. ApproximateArrivalTimestamp
-is the Kafka record's timestamp. Shard iterators are HMAC-signed (topic, partition, offset, issue
-time) and expire after 5 minutes.
+key) (or the ExplicitHashKey). The sequence number is made from the stream's data epoch, the shard
+and the offset the broker acknowledged, so PutRecord(s) answer after the delivery report.
+ApproximateArrivalTimestamp is the Kafka record's timestamp. Shard iterators are HMAC-signed
+(topic, partition, offset, issue time, epoch) and expire after 5 minutes. A sequence number or
+iterator of an older epoch (from before the broker lost the stream's topics) reads on from the trim
+horizon, as Kinesis does for a position older than its retention.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ except ImportError:  # pragma: no cover - a build without it
 from connector.context import ConnectorContext
 from connector.ids import (
     HASH_KEYS,
-    KINESIS_SEQUENCE_PREFIX,
     InvalidIdentifier,
     ShardIterator,
+    kinesis_sequence_base,
     kinesis_sequence_number,
     kinesis_shard_id,
     parse_kinesis_sequence_number,
@@ -39,6 +41,7 @@ from connector.kinesis_shards import (
     children,
     current_generation,
     find_shard,
+    kinesis_epoch,
     now_ms,
     read_page,
     retention_ms,
@@ -129,7 +132,7 @@ async def put_record(ctx: ConnectorContext, req: dict) -> dict:
     [offset] = await ctx.producer.send(outgoing.topic, [record])
     if not isinstance(offset, int):
         raise E.InternalFailure()
-    return {"ShardId": kinesis_shard_id(shard), "SequenceNumber": kinesis_sequence_number(shard, offset),
+    return {"ShardId": kinesis_shard_id(shard), "SequenceNumber": kinesis_sequence_number(kinesis_epoch(stream), shard, offset),
             "EncryptionType": "NONE"}
 
 
@@ -149,7 +152,7 @@ async def put_records(ctx: ConnectorContext, req: dict) -> dict:
         )
     offsets = await ctx.producer.send(outgoing.topic, records)
     ids = {shard: kinesis_shard_id(shard) for shard in set(shards)}
-    bases = {shard: KINESIS_SEQUENCE_PREFIX + shard * 10**20 for shard in ids}
+    bases = {shard: kinesis_sequence_base(kinesis_epoch(stream), shard) for shard in ids}
     results, failed = [], 0
     for shard, offset in zip(shards, offsets):
         if isinstance(offset, int):
@@ -184,7 +187,7 @@ async def get_shard_iterator(ctx: ConnectorContext, req: dict) -> dict:
     offset = await asyncio.to_thread(start_offset, ctx, stream, shard, req)
     if shard.closed:
         offset = min(offset, shard.end_offset)
-    iterator = ShardIterator(shard.topic, shard.partition, offset, now_ms())
+    iterator = ShardIterator(shard.topic, shard.partition, offset, now_ms(), shard.epoch)
     return {"ShardIterator": iterator.encode(ctx.settings.iterator_secret)}
 
 
@@ -225,7 +228,7 @@ def start_offset(ctx: ConnectorContext, stream: dict, shard: Shard, req: dict) -
         return offsets.first_at_or_after(shard.topic, shard.partition, max(moment, cutoff))
     sequence = req["StartingSequenceNumber"]
     try:
-        number, offset = parse_kinesis_sequence_number(sequence)
+        epoch, number, offset = parse_kinesis_sequence_number(sequence)
     except InvalidIdentifier:
         raise E.InvalidArgumentException(
             f"StartingSequenceNumber {sequence} used in GetShardIterator on shard {shard.id} in stream "
@@ -236,9 +239,13 @@ def start_offset(ctx: ConnectorContext, stream: dict, shard: Shard, req: dict) -
             f"Invalid StartingSequenceNumber. It encodes {kinesis_shard_id(number)}, while it was used in a call "
             f"to a shard with {shard.id}"
         )
+    if epoch < shard.epoch:
+        # From before the broker lost the stream's data: as for a position older than the trim
+        # horizon, Kinesis reads on from the trim horizon (of the data there is now).
+        return offsets.first_at_or_after(shard.topic, shard.partition, cutoff)
     start = offset + (kind == "AFTER_SEQUENCE_NUMBER")
     end = shard.end_offset if shard.closed else offsets.end(shard.topic, shard.partition)
-    if start > end:  # a sequence number the shard has not given out
+    if start > end or epoch > shard.epoch:  # a sequence number the shard has not given out
         raise E.InvalidArgumentException(
             f"StartingSequenceNumber {sequence} used in GetShardIterator on shard {shard.id} in stream "
             f"{stream['StreamName']} under account {ctx.settings.account_id} is invalid because it did not come "
@@ -263,18 +270,30 @@ async def get_records(ctx: ConnectorContext, req: dict) -> dict:
             f"Shard {kinesis_shard_id(iterator.partition)} in stream {name} under account "
             f"{ctx.settings.account_id} does not exist"
         )
+    if iterator.epoch > shard.epoch:
+        raise E.InvalidArgumentException("Invalid ShardIterator.")
     limit = req.get("Limit", MAX_RECORDS)
     now = now_ms()
-    page = await asyncio.to_thread(read_page, ctx.shards.pool, shard, iterator.offset, limit, now - retention_ms(stream))
+    cutoff = now - retention_ms(stream)
+    page = await asyncio.to_thread(read_from, ctx, shard, iterator, limit, cutoff)
     # From the last record returned to now; 0 only at the end of what the shard holds.
     behind = 0 if page.at_end else max(1, now - (page.last_timestamp_ms or now))
     result: dict = {"Records": page.records, "MillisBehindLatest": behind}
     if shard.closed and page.next_offset >= shard.end_offset:
         result["ChildShards"] = [child_shard(c) for c in children(stream, shard)]
     else:
-        following = ShardIterator(shard.topic, shard.partition, page.next_offset, now_ms())
+        following = ShardIterator(shard.topic, shard.partition, page.next_offset, now_ms(), shard.epoch)
         result["NextShardIterator"] = following.encode(ctx.settings.iterator_secret)
     return result
+
+
+def read_from(ctx: ConnectorContext, shard: Shard, iterator: ShardIterator, limit: int, cutoff: int):
+    """A page from the iterator's position; one of an older epoch (issued before the broker lost
+    the stream's data) reads on from the trim horizon, as Kinesis does for a trimmed position."""
+    offset = iterator.offset
+    if iterator.epoch < shard.epoch:
+        offset = ctx.shards.offsets.first_at_or_after(shard.topic, shard.partition, cutoff)
+    return read_page(ctx.shards.pool, shard, offset, limit, cutoff)
 
 
 def child_shard(shard: Shard) -> dict:

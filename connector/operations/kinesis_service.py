@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import binascii
 import re
-from datetime import datetime
 
 import orjson
 
 from aws_json.protocol import Service, validate
+from connector import ids
 from connector.context import ConnectorContext
 from connector.errors import Kinesis
 from connector.ids import InvalidIdentifier, parse_kinesis_stream_arn
@@ -131,17 +131,11 @@ def check_shard_limit(ctx: ConnectorContext, more: int) -> None:
 
 
 def timestamp_ms(value: float | str) -> int:
-    """A JSON timestamp (epoch seconds, or an ISO 8601 string) in epoch milliseconds."""
-    if isinstance(value, str):
-        try:
-            return round(float(value) * 1000)
-        except ValueError:
-            pass
-        try:
-            return round(datetime.fromisoformat(value).timestamp() * 1000)
-        except ValueError:
-            raise E.InvalidArgumentException(f"Invalid timestamp: {value}") from None
-    return round(value * 1000)
+    """A JSON timestamp in epoch milliseconds (see ids.timestamp_ms), or Kinesis's error."""
+    try:
+        return ids.timestamp_ms(value)
+    except InvalidIdentifier:
+        raise E.InvalidArgumentException(f"Invalid timestamp: {value}") from None
 
 
 TAG_CHARACTERS = re.compile(r"[^\u00C0-\u1FFF\u2C00-\uD7FFA-Za-z0-9_./\-=+ @%]")

@@ -4,18 +4,29 @@ DescribeTable is the stored description plus the live item count and size."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
 from aws_json.protocol import render
-from contracts.stream_catalog import catalog_payload
+from contracts.stream_catalog import CATALOG_TOPIC, catalog_payload
 from table_api.context import Context, check_table_name
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
 from table_api.operations.service import SERVICE
-from table_api.streams import active_stream, check_specification, disabled, new_stream
+from table_api.streams import (
+    TOPIC_LOST,
+    active_stream,
+    check_specification,
+    disabled,
+    new_stream,
+    next_epoch,
+    published,
+    within_retention,
+)
 
 INVALID = "One or more parameter values were invalid: "
 MAX_TAGS = 50
+log = logging.getLogger("cdc_bridge.table_api")
 
 
 @SERVICE.operation("CreateTable", required=("AttributeDefinitions", "KeySchema"))
@@ -92,6 +103,9 @@ def update_table(ctx: Context, req: dict) -> dict:
     changed = False
     if "BillingMode" in req or "ProvisionedThroughput" in req:
         changed |= update_billing(description, req)
+        # A BillingMode that repeats the table's own is accepted as a change of nothing (clients
+        # such as infrastructure tools send it with every update), not refused as a missing one.
+        changed |= "BillingMode" in req
     changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=False)
     changed |= bool(changed_streams)
     if "DeletionProtectionEnabled" in req:
@@ -173,7 +187,7 @@ def apply_stream_specification(ctx: Context, description: dict, spec: dict | Non
 
 def append_stream_rows(tx, streams: list[dict]) -> None:
     for stream in streams:
-        tx.append_outbox("stream", stream["Topic"], 0, catalog_payload(stream), int(time.time() * 1000))
+        tx.append_outbox("stream", stream["Topic"], 0, catalog_payload(published(stream)), int(time.time() * 1000))
 
 
 def announce(ctx: Context, streams: list[dict]) -> None:
@@ -290,25 +304,50 @@ def save_tags(ctx: Context, table, tags: dict[str, str]) -> None:
 
 
 def replace_lost_streams(ctx: Context, topics: set[str]) -> None:
-    """Kafka no longer has these stream topics (an in-memory broker restarted): disable each
-    such stream and enable a new one (new label, ARN and topic) with the same view type, and
-    move its undelivered events to the new topic, rather than reuse offsets that are gone."""
+    """Kafka no longer has these topics (an in-memory broker restarted; see `active_topics`).
+    Each stream whose topic is among them stays the same stream (ARN, label, shards, view type,
+    retention) with its Epoch raised by one, and is published again (an outbox row of kind
+    "stream"): the publisher makes an enabled stream's topic again under the same name, so its
+    undelivered events go there, and the connector sees positions of the lost data as trimmed.
+    When the catalog topic itself is gone, every other stream still within its retention is
+    published again as it is, so that ListStreams and DescribeStream know it again."""
+    catalog_lost = CATALOG_TOPIC in topics
+    now = time.time()
+    republished = []
     for record in ctx.storage.tables():
-        stream = active_stream(record.description)
-        if stream is None or stream["Topic"] not in topics:
+        streams = list(record.description.get("Streams") or ())
+        changed = []
+        for i, stream in enumerate(streams):
+            if not within_retention(stream, now):
+                continue
+            if stream["Topic"] in topics and not stream.get(TOPIC_LOST):
+                streams[i] = next_epoch(stream)
+                changed.append(streams[i])
+            elif catalog_lost:
+                changed.append(stream)
+        if not changed:
             continue
-        description = dict(record.description)
-        changed = apply_stream_specification(ctx, description, {"StreamEnabled": False}, creating=False)
-        changed += apply_stream_specification(
-            ctx, description, {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}, creating=False
-        )
-        record.description = description
+        record.description = {**record.description, "Streams": streams}
         with ctx.storage.transaction() as tx:
             tx.update_table(record)
-            tx.retarget_outbox(stream["Topic"], changed[-1]["Topic"])
             append_stream_rows(tx, changed)
         ctx.forget(record.name)
+        republished += changed
+    if republished:
+        log.warning("streams published again after Kafka lost their topics or the catalog",
+                    extra={"streams": {s["StreamArn"]: s.get("Epoch", 0) for s in republished}})
+    announce(ctx, republished)
 
 
 def active_topics(ctx: Context) -> set[str]:
-    return {s["Topic"] for r in ctx.storage.tables() if (s := active_stream(r.description))}
+    """The topics Kafka must have: those of the streams within their retention (a disabled
+    stream's topic stays until then, unless it was lost already) and, when there is any such
+    stream, the catalog topic."""
+    now = time.time()
+    topics = {s["Topic"] for r in ctx.storage.tables() for s in r.description.get("Streams") or ()
+              if within_retention(s, now) and not s.get(TOPIC_LOST)}
+    return topics | {CATALOG_TOPIC} if topics or any_stream_kept(ctx, now) else topics
+
+
+def any_stream_kept(ctx: Context, now: float) -> bool:
+    return any(within_retention(s, now) for r in ctx.storage.tables() for s in r.description.get("Streams") or ())

@@ -36,6 +36,7 @@ from tests.integration.streams_helpers import (
     drain,
     dynamodb_client,
     iterator,
+    listed_with,
     read_stream,
     server_log,
     set_stream,
@@ -276,7 +277,7 @@ def test_disabled_stream_is_described_with_ending_sequence_numbers(ddb, streams)
 
     description = wait_status(streams, arn, "DISABLED")
     assert description["StreamStatus"] == "DISABLED"
-    assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=table)["Streams"]]
+    assert arn in [s["StreamArn"] for s in listed_with(streams, arn, TableName=table)]
     for shard in description["Shards"]:
         numbers = shard["SequenceNumberRange"]
         assert "EndingSequenceNumber" in numbers, shard
@@ -307,17 +308,203 @@ def test_unknown_stream_is_resource_not_found(streams, written):
         streams.describe_stream(StreamArn=missing_table)
 
 
-def test_unknown_shard_is_resource_not_found(streams, written):
-    first = shard_ids(streams, written["arn"])[0]
+def unknown_shards(first: str) -> tuple[str, ...]:
+    """Well-formed shard ids a stream whose first shard is `first` does not have."""
     stamp = first.split("-")[1]
-    for unknown in (
+    return (
         f"shardId-{stamp}-{SHARDS:08x}",           # one partition past the last
         f"shardId-{stamp}-ffffffff",
         f"shardId-{int(stamp) + 1:020d}-00000000",  # another stream's creation time
         "shardId-00000000000000000000-00000000",
-    ):
-        with aws_error("ResourceNotFoundException"):
-            streams.get_shard_iterator(StreamArn=written["arn"], ShardId=unknown, ShardIteratorType="LATEST")
+    )
+
+
+# DynamoDB Streams' message for a shard id the stream does not have, as AWS answers it (quoted from
+# real responses in ironSource/node-dynamodb-stream#16 and opensearch-project/data-prepper#4401).
+SHARD_NOT_FOUND = "Requested resource not found: Shard does not exist"
+
+
+def test_unknown_shard_is_resource_not_found(streams, written):
+    for unknown in unknown_shards(shard_ids(streams, written["arn"])[0]):
+        for kind in ("LATEST", "TRIM_HORIZON"):
+            with aws_error("ResourceNotFoundException", message=SHARD_NOT_FOUND):
+                streams.get_shard_iterator(StreamArn=written["arn"], ShardId=unknown, ShardIteratorType=kind)
+
+
+# -- sequence numbers and positions --------------------------------------------------------------------
+
+
+def test_sequence_numbers_are_unique_across_the_shards_of_a_stream(written):
+    """Every shard's offsets start at 0; the sequence numbers of a stream still never repeat, and
+    each shard's increase (as strings and as numbers)."""
+    numbers = [r["dynamodb"]["SequenceNumber"] for records in written["by_shard"].values() for r in records]
+    assert len(numbers) == 12 and len(set(numbers)) == 12, numbers
+    assert sum(1 for records in written["by_shard"].values() if records) >= 2, "the test needs several shards"
+    for records in written["by_shard"].values():
+        own = [r["dynamodb"]["SequenceNumber"] for r in records]
+        assert own == sorted(own) and [int(n) for n in own] == sorted(int(n) for n in own)
+        assert all(SEQUENCE_NUMBER.match(n) for n in own)
+
+
+def written_shards(written) -> list[tuple[str, list[dict]]]:
+    """The shards of `written` that hold records, in shard order."""
+    return sorted((shard, records) for shard, records in written["by_shard"].items() if records)
+
+
+def test_sequence_number_of_another_shard_is_a_validation_exception(streams, written):
+    """A sequence number names its shard: used with another shard id it is DynamoDB Streams'
+    ValidationException (DynamoDB Local's wording), never a position in the wrong shard."""
+    (shard_a, records_a), (shard_b, _) = written_shards(written)[:2]
+    for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        with aws_error("ValidationException", message="Invalid SequenceNumber for the shard"):
+            iterator(streams, written["arn"], shard_b, kind, records_a[0]["dynamodb"]["SequenceNumber"])
+    # and on its own shard it works
+    assert iterator(streams, written["arn"], shard_a, "AT_SEQUENCE_NUMBER", records_a[0]["dynamodb"]["SequenceNumber"])
+
+
+def shifted(sequence: str, epochs: int = 0, offsets: int = 0) -> str:
+    """A sequence number of the same shard in another epoch or at another offset."""
+    from connector.ids import parse_sequence_number, sequence_number
+
+    epoch, partition, offset = parse_sequence_number(sequence)
+    return sequence_number(epoch + epochs, partition, offset + offsets)
+
+
+def test_sequence_number_of_a_later_epoch_or_past_the_end_is_a_validation_exception(streams, written):
+    """Numbers the shard has not given out: one of an epoch after the stream's current one (the
+    epoch is raised only when the broker lost the stream's topic), one past the shard's last record."""
+    shard, records = written_shards(written)[0]
+    last = records[-1]["dynamodb"]["SequenceNumber"]
+    for number in (shifted(last, epochs=1), shifted(records[0]["dynamodb"]["SequenceNumber"], epochs=1),
+                   shifted(last, offsets=1000)):
+        for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+            with aws_error("ValidationException", message="Invalid SequenceNumber for the shard"):
+                iterator(streams, written["arn"], shard, kind, number)
+
+
+def test_sequence_numbers_of_the_format_before_epochs_are_a_validation_exception(streams, written):
+    """`10**20 + offset` (21 digits) named no shard; such a number is refused, not misread."""
+    shard, _ = written_shards(written)[0]
+    with aws_error("ValidationException", match="Invalid SequenceNumber"):
+        iterator(streams, written["arn"], shard, "AT_SEQUENCE_NUMBER", str(10**20))
+
+
+def test_after_the_last_sequence_number_waits_for_the_next_record(ddb, streams):
+    """AFTER_SEQUENCE_NUMBER of a shard's last record: an iterator at the end, which returns the
+    record written next, and nothing older."""
+    table, arn = create_stream_table(ddb, "KEYS_ONLY")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "same"}, "v": {"N": "1"}})
+    by_shard = read_stream(streams, arn, 1)
+    shard, [first] = next((s, r) for s, r in by_shard.items() if r)
+    position = iterator(streams, arn, shard, "AFTER_SEQUENCE_NUMBER", first["dynamodb"]["SequenceNumber"])
+    ddb.put_item(TableName=table, Item={"pk": {"S": "same"}, "v": {"N": "2"}})
+    read, _, _ = drain(streams, position, want=1)
+    assert len(read) == 1 and read[0]["dynamodb"]["SequenceNumber"] > first["dynamodb"]["SequenceNumber"]
+
+
+def test_starting_sequence_number_of_an_empty_shard_gives_iterators_that_see_its_first_record(ddb, streams):
+    """DescribeStream reports a StartingSequenceNumber for every shard, also one without records
+    yet; AT_ and AFTER_SEQUENCE_NUMBER with it are accepted, and both iterators return the first
+    record written to the shard afterwards (AFTER must not skip it: the number named no record)."""
+    table, arn = create_stream_table(ddb, "NEW_IMAGE")
+    shards = describe_stream(streams, arn)["Shards"]
+    assert len(shards) == SHARDS
+    positions = {}
+    for shard in shards:
+        starting = shard["SequenceNumberRange"]["StartingSequenceNumber"]
+        for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+            positions[shard["ShardId"], kind] = iterator(streams, arn, shard["ShardId"], kind, starting)
+    item = {"pk": {"S": "first"}, "v": {"S": "hello"}}
+    ddb.put_item(TableName=table, Item=item)
+    shard = next(s for s, records in read_stream(streams, arn, 1).items() if records)
+    starting = next(s["SequenceNumberRange"]["StartingSequenceNumber"] for s in shards if s["ShardId"] == shard)
+    for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        read, _, _ = drain(streams, positions[shard, kind], want=1)
+        assert [r["dynamodb"]["NewImage"] for r in read] == [item], kind
+        assert read[0]["dynamodb"]["SequenceNumber"] == starting  # the number the shard started with
+    for (other, kind), position in positions.items():
+        if other != shard:
+            assert streams.get_records(ShardIterator=position)["Records"] == [], (other, kind)
+
+
+def test_at_timestamp_starts_at_the_first_record_created_at_or_after_it(ddb, streams):
+    """AT_TIMESTAMP (botocore's current model): the first record whose creation time is at or
+    after the timestamp; a timestamp before the trim horizon starts at the trim horizon; a
+    future one, or none, is ValidationException."""
+    table, arn = create_stream_table(ddb, "KEYS_ONLY")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "same"}, "v": {"N": "1"}})
+    time.sleep(0.05)
+    middle = time.time()
+    time.sleep(0.05)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "same"}, "v": {"N": "2"}})
+    shard = next(s for s, records in read_stream(streams, arn, 2).items() if records)
+    everything, _, _ = drain(streams, iterator(streams, arn, shard), want=2)
+
+    def first_from(moment) -> list[dict]:
+        position = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_TIMESTAMP",
+                                              Timestamp=moment)["ShardIterator"]
+        return drain(streams, position, want=2, timeout_s=1)[0]
+
+    assert first_from(middle) == everything[1:]
+    assert first_from(middle - 3 * 86400) == everything  # older than the 24 h retention
+    assert first_from(time.time()) == []  # nothing created since
+    for bad in ({"Timestamp": time.time() + 3600}, {}):
+        with pytest.raises(streams.exceptions.ClientError, match="ValidationException"):
+            streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AT_TIMESTAMP", **bad)
+
+
+# -- DescribeStream: ShardFilter and ExclusiveStartShardId ------------------------------------------------
+
+
+def test_child_shards_of_any_shard_are_none(streams, written):
+    """ShardFilter CHILD_SHARDS (botocore's current model): our shards never split (a shard is a
+    Kafka partition), so every shard of the stream has no children: an empty Shards list."""
+    for shard in shard_ids(streams, written["arn"]):
+        description = streams.describe_stream(StreamArn=written["arn"],
+                                              ShardFilter={"Type": "CHILD_SHARDS", "ShardId": shard})["StreamDescription"]
+        assert description["Shards"] == [] and "LastEvaluatedShardId" not in description
+        assert description["StreamArn"] == written["arn"] and description["StreamStatus"] == "ENABLED"
+
+
+def test_child_shards_of_a_shard_the_stream_does_not_have_is_resource_not_found(streams, written):
+    """Decided here: a filter naming a shard the stream does not have is answered as
+    GetShardIterator answers that shard id (ResourceNotFoundException), not with an empty list
+    that would look like a shard without children."""
+    for unknown in unknown_shards(shard_ids(streams, written["arn"])[0]):
+        with aws_error("ResourceNotFoundException", message=SHARD_NOT_FOUND):
+            streams.describe_stream(StreamArn=written["arn"], ShardFilter={"Type": "CHILD_SHARDS", "ShardId": unknown})
+
+
+@pytest.mark.parametrize("shard_filter", [
+    {"Type": "CHILD_SHARDS"},                                          # no ShardId
+    {"ShardId": "shardId-00000000000000000000-00000000"},                # no Type
+    {"Type": "CHILD_SHARDS", "ShardId": "not-a-shard-id-but-long-enough"},
+    {"Type": "PARENT_SHARDS", "ShardId": "shardId-00000000000000000000-00000000"},
+    {"Type": "CHILD_SHARDS", "ShardId": "shardId-1"},                    # shorter than 28
+])
+def test_malformed_shard_filter_is_a_validation_exception(server, url, written, shard_filter):
+    assert_error(call(url, "DescribeStream", {"StreamArn": written["arn"], "ShardFilter": shard_filter}),
+                 "ValidationException", server)
+
+
+def test_exclusive_start_shard_id_naming_no_shard_gives_the_shards_after_it(streams, written):
+    """ExclusiveStartShardId need not be a shard of the stream: as DynamoDB Local (AWS's own
+    emulator) answers, it is not an error, and as Kinesis documents for ExclusiveStartShardId,
+    the answer is the shards whose ids sort after it. So a paging client that saved a shard id
+    which has since expired continues with the shards after it instead of failing."""
+    everything = shard_ids(streams, written["arn"])
+    assert everything == sorted(everything)
+    before_all, *_, after_all = sorted(unknown_shards(everything[0]))
+    assert before_all < everything[0] and after_all > everything[-1]
+    described = streams.describe_stream(StreamArn=written["arn"], ExclusiveStartShardId=before_all)["StreamDescription"]
+    assert [s["ShardId"] for s in described["Shards"]] == everything
+    paged = streams.describe_stream(StreamArn=written["arn"], ExclusiveStartShardId=before_all, Limit=2)["StreamDescription"]
+    assert [s["ShardId"] for s in paged["Shards"]] == everything[:2]
+    assert paged["LastEvaluatedShardId"] == everything[1]
+    described = streams.describe_stream(StreamArn=written["arn"], ExclusiveStartShardId=after_all)["StreamDescription"]
+    assert described["Shards"] == [] and "LastEvaluatedShardId" not in described
+    described = streams.describe_stream(StreamArn=written["arn"], ExclusiveStartShardId=everything[-1])["StreamDescription"]
+    assert described["Shards"] == []
 
 
 # -- malformed input: ValidationException, never a 500 -----------------------------------------------
@@ -546,7 +733,7 @@ def test_aws_endpoint_url_alone_serves_dynamodb_and_dynamodbstreams(url, monkeyp
     table, arn = create_stream_table(dynamodb, "NEW_IMAGE")
     item = {"pk": {"S": "one-endpoint"}, "v": {"S": "hello"}}
     dynamodb.put_item(TableName=table, Item=item)
-    assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=table)["Streams"]]
+    assert arn in [s["StreamArn"] for s in listed_with(streams, arn, TableName=table)]
     records = [r for rs in read_stream(streams, arn, 1).values() for r in rs]
     assert [(r["eventName"], r["dynamodb"]["NewImage"]) for r in records] == [("INSERT", item)]
 

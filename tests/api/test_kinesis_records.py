@@ -200,6 +200,36 @@ def test_get_shard_iterator_errors(kinesis, stream):
         iterator(kinesis, "no-such-stream", shard, "LATEST")
 
 
+def test_sequence_numbers_carry_the_streams_data_epoch(kinesis, stream):
+    """A stream whose topics the broker never lost is at epoch 0, whose sequence numbers are the
+    34 digits they were before epochs existed: "49", the shard (12 digits), the Kafka offset."""
+    from connector.ids import parse_kinesis_sequence_number
+
+    put = kinesis.put_record(StreamName=stream, PartitionKey="epoch", Data=b"x")
+    number = put["SequenceNumber"]
+    assert len(number) == 34 and number.startswith("49" + put["ShardId"][-12:])
+    assert parse_kinesis_sequence_number(number)[:2] == (0, int(put["ShardId"][-12:]))
+    shards = kinesis.list_shards(StreamName=stream)["Shards"]
+    assert all(s["SequenceNumberRange"]["StartingSequenceNumber"] == "49" + s["ShardId"][-12:] + "0" * 20 for s in shards)
+
+
+def test_a_sequence_number_of_a_later_epoch_did_not_come_from_this_stream(kinesis, stream):
+    """The epoch is raised only when the broker lost the stream's topics, so a number of a later
+    epoch than the stream's was never given out: Kinesis's InvalidArgumentException. (One of an
+    earlier epoch reads on from the trim horizon, as Kinesis does for a trimmed position:
+    tests/unit/test_kinesis_epochs.py.)"""
+    from connector.ids import kinesis_sequence_number, parse_kinesis_sequence_number
+
+    put = kinesis.put_record(StreamName=stream, PartitionKey="later", Data=b"x")
+    epoch, shard_number, offset = parse_kinesis_sequence_number(put["SequenceNumber"])
+    later = kinesis_sequence_number(epoch + 1, shard_number, offset)
+    for kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+        with aws_error("InvalidArgumentException", f"StartingSequenceNumber {later} used in GetShardIterator on shard "
+                       f"{put['ShardId']} in stream {stream} under account {ACCOUNT} is invalid because it did not "
+                       "come from this stream."):
+            iterator(kinesis, stream, put["ShardId"], kind, StartingSequenceNumber=later)
+
+
 # -- GetRecords ---------------------------------------------------------------------------------------
 
 

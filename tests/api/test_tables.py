@@ -471,6 +471,28 @@ def test_update_table_keeps_the_items(dynamodb, tables):
     assert item == {"pk": {"S": "kept"}, "v": {"N": "1"}}
 
 
+def test_update_table_repeating_the_current_billing_mode_is_accepted(dynamodb, tables):
+    """Issue 12: UpdateTable with the table's own BillingMode (PAY_PER_REQUEST again) changes
+    nothing and is accepted, instead of "At least one of ... is required"; tools such as
+    infrastructure-as-code clients send it with every update."""
+    name, _ = create(dynamodb, tables)
+    before = dynamodb.describe_table(TableName=name)["Table"]
+    desc = dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")["TableDescription"]
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    after = dynamodb.describe_table(TableName=name)["Table"]
+    assert after["BillingModeSummary"] == before["BillingModeSummary"]
+    assert after["ProvisionedThroughput"] == before["ProvisionedThroughput"]
+    # with another change in the same request, that change is made
+    desc = dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST", DeletionProtectionEnabled=False)
+    assert desc["TableDescription"]["DeletionProtectionEnabled"] is False
+
+
+def test_update_table_with_nothing_to_update_is_refused(lenient, tables):
+    name, _ = create(lenient, tables)
+    with aws_error("ValidationException", match="At least one of"):
+        lenient.update_table(TableName=name)
+
+
 def test_update_table_to_provisioned_without_throughput_is_refused(dynamodb, tables):
     name, _ = create(dynamodb, tables)
     with validation_error():

@@ -24,13 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cdc_bridge.broker import spawn_child
-from tests.conftest import (
-    CREDENTIALS,
-    REGION,
-    ServerProcess,
-    client_kwargs,
-    wait_healthy,
-)
+from tests.conftest import CREDENTIALS, REGION, ServerProcess, client_kwargs, wait_healthy
 
 SECRET = "cdc-bridge-streams-tests-shared-secret"
 STREAMS_TARGET = "DynamoDBStreams_20120810."
@@ -168,6 +162,18 @@ def describe_stream(streams, arn: str, timeout_s: float = 10.0, **kwargs) -> dic
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def listed_with(streams, arn: str, timeout_s: float = 10.0, **kwargs) -> list[dict]:
+    """ListStreams, retried until it lists `arn`: like DescribeStream it reads the connector's
+    catalog, which the table service feeds asynchronously (AWS's ListStreams is eventually
+    consistent too). Returns the last page's Streams."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        listed = streams.list_streams(**kwargs)["Streams"]
+        if arn in [s["StreamArn"] for s in listed] or time.monotonic() > deadline:
+            return listed
+        time.sleep(0.02)
 
 
 def wait_status(streams, arn: str, status: str, timeout_s: float = 10.0) -> dict:

@@ -1,8 +1,11 @@
 """The connector's identifiers (connector/ids.py): sequence numbers, shard ids and signed shard
 iterators round-trip, and everything that is not one of ours is rejected with InvalidIdentifier.
 
-Sequence numbers are DynamoDB's shape (decimal strings of 21 to 40 digits) and their string order
-within a shard is the Kafka offset order; shard ids are `shardId-<20 digits>-<8 hex>`.
+Sequence numbers are DynamoDB's shape (decimal strings of 21 to 40 digits: ours have 31), unique
+across the shards of a stream, and their order (as strings and as numbers) is (epoch, partition,
+offset): within a shard the Kafka offset order, and every number of a later epoch (the stream's
+data made again after the broker lost it) above every number of an earlier one. Shard ids are
+`shardId-<20 digits>-<8 hex>`.
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ from hypothesis import strategies as st
 from connector.ids import (
     InvalidIdentifier,
     ShardIterator,
-    offset_of,
+    parse_sequence_number,
     parse_shard_id,
     sequence_number,
     shard_id,
 )
 
 KAFKA_OFFSETS = st.integers(min_value=0, max_value=2**63 - 1)  # a Kafka offset is a signed 64-bit int
-# Every offset whose sequence number still fits DynamoDB's 40 digits.
-ENCODABLE_OFFSETS = st.integers(min_value=0, max_value=10**40 - 1 - 10**20)
+# Every offset the format holds (20 digits: any Kafka offset, and more).
+ENCODABLE_OFFSETS = st.integers(min_value=0, max_value=10**20 - 1)
+EPOCHS = st.integers(min_value=0, max_value=10**5 - 1)
+STREAM_PARTITIONS = st.integers(min_value=0, max_value=10**5 - 1)
+POSITIONS = st.tuples(EPOCHS, STREAM_PARTITIONS, KAFKA_OFFSETS)
 CREATION_MS = st.integers(min_value=0, max_value=10**20 - 1)
 PARTITIONS = st.integers(min_value=0, max_value=2**32 - 1)
 SECRET = b"a shared secret"
@@ -38,46 +44,70 @@ iterators = st.builds(
     partition=PARTITIONS,
     offset=KAFKA_OFFSETS,
     issued_ms=st.integers(min_value=0, max_value=2**53),
+    epoch=EPOCHS,
 )
 
 
 # -- sequence numbers ------------------------------------------------------------------------------
 
 
-def test_the_first_sequence_number():
-    assert sequence_number(0) == "100000000000000000000"
-    assert offset_of("100000000000000000000") == 0
-    assert sequence_number(1) == "100000000000000000001"
+def test_the_first_sequence_numbers():
+    assert sequence_number(0, 0, 0) == "1000000000000000000000000000000"
+    assert sequence_number(0, 0, 1) == "1000000000000000000000000000001"
+    # "1", epoch (5 digits), partition (5 digits), offset (20 digits)
+    assert sequence_number(0, 3, 7) == "1" "00000" "00003" "00000000000000000007"
+    assert sequence_number(2, 3, 7) == "1" "00002" "00003" "00000000000000000007"
+    assert parse_sequence_number("1" "00002" "00003" "00000000000000000007") == (2, 3, 7)
 
 
-@given(ENCODABLE_OFFSETS)
-@example(0)
-@example(2**63 - 1)
-@example(10**40 - 1 - 10**20)
-def test_sequence_numbers_round_trip(offset):
-    sequence = sequence_number(offset)
+@given(EPOCHS, STREAM_PARTITIONS, ENCODABLE_OFFSETS)
+@example(0, 0, 0)
+@example(0, 0, 2**63 - 1)
+@example(10**5 - 1, 10**5 - 1, 10**20 - 1)
+def test_sequence_numbers_round_trip(epoch, partition, offset):
+    sequence = sequence_number(epoch, partition, offset)
     assert DIGITS_21_40.fullmatch(sequence), sequence
-    assert offset_of(sequence) == offset
+    assert len(sequence) == 31
+    assert parse_sequence_number(sequence) == (epoch, partition, offset)
 
 
-@given(KAFKA_OFFSETS)
-def test_every_kafka_offset_has_a_21_digit_sequence_number(offset):
-    assert len(sequence_number(offset)) == 21
+@given(POSITIONS, POSITIONS)
+@example((0, 0, 9), (0, 0, 10))
+@example((0, 0, 99), (0, 0, 100))
+@example((0, 0, 2**63 - 2), (0, 0, 2**63 - 1))
+@example((0, 1, 0), (0, 0, 1))
+@example((0, 5, 2**63 - 1), (1, 0, 0))
+def test_string_order_and_number_order_are_the_order_of_epoch_partition_offset(a, b):
+    x, y = sequence_number(*a), sequence_number(*b)
+    assert (x < y) == (a < b)
+    assert (int(x) < int(y)) == (a < b)
+    assert (x == y) == (a == b)
 
 
-@given(KAFKA_OFFSETS, KAFKA_OFFSETS)
-@example(0, 1)
-@example(9, 10)
-@example(99, 100)
-@example(2**63 - 2, 2**63 - 1)
-def test_string_order_is_offset_order(a, b):
-    assert (sequence_number(a) < sequence_number(b)) == (a < b)
-    assert (sequence_number(a) == sequence_number(b)) == (a == b)
+@given(EPOCHS, STREAM_PARTITIONS, STREAM_PARTITIONS, KAFKA_OFFSETS, KAFKA_OFFSETS)
+def test_unique_across_the_shards_of_a_stream(epoch, p1, p2, o1, o2):
+    """Every shard of a stream starts at offset 0: the partition keeps their numbers apart."""
+    if (p1, o1) != (p2, o2):
+        assert sequence_number(epoch, p1, o1) != sequence_number(epoch, p2, o2)
 
 
-@given(st.lists(KAFKA_OFFSETS, min_size=2, max_size=30))
-def test_sorting_sequence_numbers_as_strings_sorts_offsets(offsets):
-    assert [offset_of(s) for s in sorted(sequence_number(o) for o in offsets)] == sorted(offsets)
+@given(EPOCHS, EPOCHS, STREAM_PARTITIONS, KAFKA_OFFSETS, KAFKA_OFFSETS)
+def test_a_later_epoch_is_higher_whatever_the_offsets(e1, e2, partition, o1, o2):
+    """After the broker lost a stream's topic its offsets start again at 0; the raised epoch keeps
+    every new number of a shard above every old one ("later generations higher")."""
+    if e1 < e2:
+        assert sequence_number(e1, partition, o1) < sequence_number(e2, partition, o2)
+
+
+@given(st.lists(POSITIONS, min_size=2, max_size=30))
+def test_sorting_sequence_numbers_as_strings_sorts_positions(positions):
+    assert [parse_sequence_number(s) for s in sorted(sequence_number(*p) for p in positions)] == sorted(positions)
+
+
+@pytest.mark.parametrize("args", [(-1, 0, 0), (10**5, 0, 0), (0, -1, 0), (0, 10**5, 0), (0, 0, -1), (0, 0, 10**20)])
+def test_positions_without_a_sequence_number(args):
+    with pytest.raises(ValueError):
+        sequence_number(*args)
 
 
 @pytest.mark.parametrize("text", [
@@ -85,33 +115,37 @@ def test_sorting_sequence_numbers_as_strings_sorts_offsets(offsets):
     "1",
     "1" * 20,                              # too short
     "1" * 41,                              # too long
-    "0" * 21,                              # below the first sequence number
-    "099999999999999999999",               # offset -1
-    "10000000000000000000a",
-    "-10000000000000000000",
-    "+100000000000000000000",
-    " 100000000000000000000",
-    "100000000000000000000 ",
-    "100000000000000000000\n",
-    "1000000000_00000000000",
-    "1e+20000000000000000000",
-    "100000000000000000000.0",
-    "١٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠",               # Arabic-Indic digits: not ASCII
-    "１００００００００００００００００００００００",     # full-width digits
+    "100000000000000000000",               # the format before epochs (21 digits)
+    "1" * 30,                              # one digit short
+    "1" * 32,                              # one digit long
+    "0" * 31,                              # no leading 1
+    "0100000000000000000000000000000",
+    "2000000000000000000000000000000",
+    "100000000000000000000000000000a",
+    "-100000000000000000000000000000",
+    "+1000000000000000000000000000000",
+    " 1000000000000000000000000000000",
+    "1000000000000000000000000000000 ",
+    "1000000000000000000000000000000\n",
+    "1000000000_00000000000000000000",
+    "1e+2000000000000000000000000000",
+    "100000000000000000000000000000.0",
+    "١٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠",       # Arabic-Indic digits: not ASCII
+    "１" + "０" * 30,                        # full-width digits
 ])
 def test_sequence_numbers_rejected(text):
     with pytest.raises(InvalidIdentifier):
-        offset_of(text)
+        parse_sequence_number(text)
 
 
 @given(st.text(max_size=45))
-def test_offset_of_accepts_only_ascii_decimal_strings_of_21_to_40_digits(text):
+def test_parse_accepts_only_ascii_decimal_strings_of_31_digits(text):
     try:
-        offset = offset_of(text)
+        epoch, partition, offset = parse_sequence_number(text)
     except InvalidIdentifier:
         return
-    assert DIGITS_21_40.fullmatch(text)
-    assert offset >= 0
+    assert DIGITS_21_40.fullmatch(text) and len(text) == 31
+    assert sequence_number(epoch, partition, offset) == text
 
 
 # -- shard ids ---------------------------------------------------------------------------------------
@@ -169,7 +203,7 @@ def test_shard_ids_rejected(text):
     "shardId-0000000141456204550" + "٨" + "-2bac9cd2",         # one non-ASCII digit
 ])
 def test_shard_ids_with_non_ascii_digits_rejected(text):
-    """DynamoDB's shape has ASCII digits only (as offset_of insists for sequence numbers)."""
+    """DynamoDB's shape has ASCII digits only (as parse_sequence_number insists for sequence numbers)."""
     with pytest.raises(InvalidIdentifier):
         parse_shard_id(text)
 
@@ -272,7 +306,7 @@ def test_arbitrary_text_is_never_an_iterator(token):
         ShardIterator.decode(token, SECRET)
 
 
-@pytest.mark.parametrize("body", [b"[]", b"[1,2,3]", b"{}", b"null", b"not json", b"\xff\xfe", b"[\"a\",0,0,0,0]"])
+@pytest.mark.parametrize("body", [b"[]", b"[1,2,3]", b"{}", b"null", b"not json", b"\xff\xfe", b"[\"a\",0,0,0,0,0]"])
 def test_signed_bodies_that_are_not_positions_rejected(body):
     """Even a correctly signed body must be a position (a bug elsewhere must not become a 500)."""
     from connector.ids import _b64, _signature
@@ -280,3 +314,19 @@ def test_signed_bodies_that_are_not_positions_rejected(body):
     encoded = _b64(body)
     with pytest.raises(InvalidIdentifier):
         ShardIterator.decode(f"{encoded}.{_signature(SECRET, encoded)}", SECRET)
+
+
+def test_an_iterator_without_an_epoch_is_of_epoch_0():
+    """Iterators issued before epochs existed (4 members) still decode: their data is epoch 0's."""
+    from connector.ids import _b64, _signature
+
+    body = _b64(b'["arn", 2, 7, 123]')
+    assert ShardIterator.decode(f"{body}.{_signature(SECRET, body)}", SECRET) == ShardIterator("arn", 2, 7, 123, 0)
+
+
+def test_the_epoch_is_signed_too():
+    """An iterator of an older epoch cannot be made to look current without the secret."""
+    old = ShardIterator("arn", 0, 5, 1, epoch=0).encode(SECRET)
+    forged_body = ShardIterator("arn", 0, 5, 1, epoch=1).encode(SECRET).partition(".")[0]
+    with pytest.raises(InvalidIdentifier):
+        ShardIterator.decode(f"{forged_body}.{old.partition('.')[2]}", SECRET)

@@ -93,3 +93,40 @@ def test_a_partition_that_starts_afresh_counts_as_just_written():
     deliver(tail, "c", 0, [0])
     assert tail.read("b", 0, 0, 10) == []
     assert offsets(tail.read("a", 0, 5, 10)) == [5]
+
+
+def test_a_followed_topic_is_handed_over_and_not_kept():
+    tail, seen = DeliveredTail(), []
+    tail.follow("catalog", seen.append)
+    deliver(tail, "catalog", 0, [0, 1])
+    assert offsets(seen) == [0, 1]
+    assert tail.read("catalog", 0, 0, 10) == []  # not taking a stream partition's place in the tail
+
+
+def test_a_waiting_reader_is_woken_by_the_next_record_of_its_partition_only():
+    tail, woken = DeliveredTail(), []
+    deliver(tail, "t", 0, [0, 1])
+    tail.when_held("t", 0, 2, lambda: woken.append("t0"))
+    tail.when_held("t", 1, 0, lambda: woken.append("t1"))
+    deliver(tail, "u", 0, [0])  # another topic
+    assert woken == []
+    deliver(tail, "t", 0, [2])
+    assert woken == ["t0"]
+    deliver(tail, "t", 0, [3])
+    assert woken == ["t0"]  # once
+
+
+def test_a_reader_asking_for_a_record_already_held_is_woken_at_once():
+    tail, woken = DeliveredTail(), []
+    deliver(tail, "t", 0, [5, 6])
+    tail.when_held("t", 0, 6, lambda: woken.append(1))
+    assert woken == [1]
+
+
+def test_a_withdrawn_wait_is_not_called():
+    tail, woken = DeliveredTail(), []
+    wake = lambda: woken.append(1)  # noqa: E731
+    tail.when_held("t", 0, 0, wake)
+    tail.unwait("t", 0, wake)
+    deliver(tail, "t", 0, [0])
+    assert woken == []

@@ -29,30 +29,67 @@ from connector.ids import (
 
 SHARDS = st.integers(min_value=0, max_value=10**12 - 1)
 OFFSETS = st.integers(min_value=0, max_value=2**63 - 1)  # a Kafka offset is a signed 64-bit int
+EPOCHS = st.integers(min_value=0, max_value=10**6)  # raised once per loss of the stream's topics
+EARLY_EPOCHS = st.integers(min_value=0, max_value=50)  # those that keep 34 digits
 
 
 @given(SHARDS, OFFSETS)
 @example(0, 0)
 @example(10**12 - 1, 2**63 - 1)
-def test_sequence_numbers_round_trip_with_a_fixed_width_of_34_digits(shard, offset):
-    sequence = kinesis_sequence_number(shard, offset)
-    assert len(sequence) == 34 and sequence.startswith("49")
-    assert parse_kinesis_sequence_number(sequence) == (shard, offset)
+def test_epoch_0_sequence_numbers_are_the_34_digits_they_were_before_epochs(shard, offset):
+    """"49", the shard (12 digits), the offset (20 digits): a stream whose topics the broker never
+    lost keeps the sequence numbers it had before epochs existed."""
+    sequence = kinesis_sequence_number(0, shard, offset)
+    assert sequence == f"49{shard:012d}{offset:020d}"
+    assert parse_kinesis_sequence_number(sequence) == (0, shard, offset)
 
 
-@given(SHARDS, OFFSETS, OFFSETS)
-def test_within_a_shard_sequence_number_order_is_offset_order(shard, a, b):
-    assert (kinesis_sequence_number(shard, a) < kinesis_sequence_number(shard, b)) == (a < b)
+@given(EPOCHS, SHARDS, OFFSETS)
+@example(0, 0, 0)
+@example(50, 10**12 - 1, 2**63 - 1)
+@example(51, 0, 0)
+@example(10**6, 10**12 - 1, 2**63 - 1)
+def test_sequence_numbers_round_trip(epoch, shard, offset):
+    sequence = kinesis_sequence_number(epoch, shard, offset)
+    assert sequence.isdigit() and sequence[0] != "0" and 34 <= len(sequence) <= 129  # Kinesis's pattern
+    assert parse_kinesis_sequence_number(sequence) == (epoch, shard, offset)
 
 
-@given(SHARDS, SHARDS, OFFSETS)
-def test_sequence_numbers_are_unique_per_stream(a, b, offset):
+@given(EARLY_EPOCHS, SHARDS, OFFSETS)
+def test_epochs_0_to_50_keep_a_fixed_width_of_34_digits(epoch, shard, offset):
+    assert len(kinesis_sequence_number(epoch, shard, offset)) == 34
+
+
+@given(EPOCHS, SHARDS, OFFSETS, OFFSETS)
+def test_within_a_shard_and_epoch_sequence_number_order_is_offset_order(epoch, shard, a, b):
+    x, y = kinesis_sequence_number(epoch, shard, a), kinesis_sequence_number(epoch, shard, b)
+    assert (int(x) < int(y)) == (a < b)
+    assert (x < y) == (a < b)  # one epoch has one width: string order too
+
+
+@given(EPOCHS, EPOCHS, SHARDS, OFFSETS, OFFSETS)
+def test_a_later_epoch_is_numerically_higher(e1, e2, shard, a, b):
+    """After the broker lost a stream's topics its offsets start again at 0: the raised epoch
+    keeps every new sequence number above every old one."""
+    if e1 < e2:
+        assert int(kinesis_sequence_number(e1, shard, a)) < int(kinesis_sequence_number(e2, shard, b))
+
+
+@given(EPOCHS, SHARDS, SHARDS, OFFSETS)
+def test_sequence_numbers_are_unique_per_stream(epoch, a, b, offset):
     if a != b:
-        assert kinesis_sequence_number(a, offset) != kinesis_sequence_number(b, offset)
+        assert kinesis_sequence_number(epoch, a, offset) != kinesis_sequence_number(epoch, b, offset)
 
 
-@pytest.mark.parametrize("text", ["", "0", "100000000000000000000", "5" * 34, "49" + "0" * 31, "49" + "0" * 33,
-                                  "49" + "x" * 32, "４９" + "0" * 32])
+@pytest.mark.parametrize("args", [(-1, 0, 0), (0, -1, 0), (0, 10**12, 0), (0, 0, -1), (0, 0, 10**20)])
+def test_positions_without_a_sequence_number(args):
+    with pytest.raises(ValueError):
+        kinesis_sequence_number(*args)
+
+
+@pytest.mark.parametrize("text", ["", "0", "100000000000000000000", "48" + "9" * 32, "0" + "49" + "0" * 32,
+                                  "49" + "0" * 31, "49" + "x" * 32, "４９" + "0" * 32, " 49" + "0" * 32,
+                                  "49" + "0" * 32 + "\n", "-49" + "0" * 32, "1" * 130])
 def test_anything_else_is_not_a_sequence_number(text):
     with pytest.raises(InvalidIdentifier):
         parse_kinesis_sequence_number(text)
