@@ -204,7 +204,7 @@ class AckTimer:
     """The broker's produce -> acknowledge latency: one record at a time, timed from produce() to
     its delivery report (the floor of any Kafka-backed change capture)."""
 
-    def __init__(self, bootstrap: str, topic: str, linger_ms: int = 1):
+    def __init__(self, bootstrap: str, topic: str, linger_ms: int = 0):  # as our publisher produces
         self.p = producer(bootstrap, linger_ms)
         self.topic = topic
         self.done = threading.Event()

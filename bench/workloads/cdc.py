@@ -8,7 +8,7 @@ broker), then:
    does sequential PutItems of new keys and after each waits until the consumer has that key's
    record: sample = record consumed - HTTP response received. Series, interleaved in blocks of
    --block: ours with the raw client (judged), ours with boto3, and the floor: a confluent-kafka
-   producer set up like our publisher (idempotent, acks=all, linger.ms=1) to a 4-partition topic
+   producer set up like our publisher (idempotent, acks=all, linger.ms=0) to a 4-partition topic
    on the same broker, read by the same consumer (sample = consumed - produce()).
 2. Baseline (--baseline-seconds; 0 skips it): --threads raw-client writers on a table without a
    stream: the write rate and server CPU per write when nothing is published.
@@ -121,7 +121,7 @@ def latency(server, args, report: Report) -> None:
     floor_topic = f"cdc-bench-floor-{time.time_ns()}"
     create_topic(server.bootstrap, floor_topic, SHARDS)
     tail = Tail(server.bootstrap, [topic, floor_topic], args.fetch_wait_ms)
-    prod = producer(server.bootstrap)
+    prod = producer(server.bootstrap, linger_ms=0)
     raw = server.raw()
     boto = server.boto3() if args.boto3 else None
     floor_value = dumps(item("x", 0))

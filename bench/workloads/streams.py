@@ -11,7 +11,7 @@ go to it and table calls to the up, its CPU counts both processes' trees; moto s
 2. BatchWriteItem CPU: --batch-items items in calls of 25 (4 threads, raw client) into another
    stream-enabled table, the same window: server CPU per item.
 3. The floor: the broker's produce -> acknowledge latency, measured with confluent-kafka directly
-   against ours' broker (idempotent, acks=all, linger.ms=1, one record at a time).
+   against ours' broker (idempotent, acks=all, linger.ms=0 as our publisher, one record at a time).
 4. Drain: each reader (ours, ours-connector, moto; order alternating) reads the round's PutItem
    stream from TRIM_HORIZON, shard after shard, GetRecords(Limit=1000) until an empty page
    (--empty-pages in a row), with each of --drain-clients; the count of records and distinct keys
