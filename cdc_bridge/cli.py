@@ -1,4 +1,4 @@
-"""The `cdc-bridge` command line: `up`, `table-api`, `broker`.
+"""The `cdc-bridge` command line: `up`, `table-api`, `connector`, `broker`, `kafka fetch`.
 
 Every option also reads an environment variable (shown in --help); the command line wins.
 """
@@ -77,17 +77,27 @@ def add_connector(parser: argparse.ArgumentParser) -> None:
                 "after DeleteStream")
 
 
+def add_broker_choice(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--broker", "CDC_BRIDGE_BROKER", default="auto", choices=["auto", "kafka", "memory"],
+           help="the broker to run when no Kafka cluster is given: kafka (Apache Kafka itself, from its jars, "
+                "data under <data-dir>/kafka/; needs Java 17+, and Maven the first time to fetch the jars), "
+                "memory (the embedded broker: nothing survives a restart), auto (kafka when Java 17+ is there "
+                "and the jars are cached or Maven can fetch them, else memory; `up` tries Docker before memory)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cdc-bridge", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     up = commands.add_parser("up", help="run everything a laptop needs on one port: broker, table service, connector",
-                             description="Run the broker (Kafka from KAFKA_BOOTSTRAP_SERVERS, else Docker, else the "
-                             "embedded broker) and the table service in the foreground. Ctrl-C stops all of it.")
+                             description="Run the broker (Kafka from KAFKA_BOOTSTRAP_SERVERS, else the --broker "
+                             "choice: Apache Kafka, or the embedded broker) and the table service in the foreground. "
+                             "Ctrl-C stops all of it.")
     add_listener(up)
     add_tables(up)
     option(up, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS",
            help="use this Kafka cluster instead of starting one")
+    add_broker_choice(up)
     add_connector(up)
     add_common(up)
 
@@ -109,12 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_connector(connector)
     add_common(connector)
 
-    broker = commands.add_parser("broker", help="run the embedded Kafka-compatible broker alone",
-                                 description="Run the embedded Kafka-compatible broker (Tansu, in-memory) in the "
-                                 "foreground and print its bootstrap address.")
+    broker = commands.add_parser("broker", help="run a broker alone: Apache Kafka or the embedded one",
+                                 description="Run a broker in the foreground (Apache Kafka with its data under "
+                                 "<data-dir>/kafka/, or the embedded in-memory broker) and print its bootstrap address.")
     option(broker, "--host", "CDC_BRIDGE_BROKER_HOST", default="127.0.0.1", help="address to listen on")
     option(broker, "--port", "CDC_BRIDGE_BROKER_PORT", default=9092, type=int, help="port to listen on (0: a free one)")
+    add_broker_choice(broker)
+    option(broker, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data",
+           help="where Apache Kafka keeps its data (in kafka/ below it); unused by the memory broker")
     add_common(broker)
+
+    kafka = commands.add_parser("kafka", help="provision Apache Kafka for --broker kafka",
+                                description="Manage the Apache Kafka that `up --broker kafka` runs.")
+    kafka_commands = kafka.add_subparsers(dest="kafka_command", required=True, metavar="KAFKA_COMMAND")
+    fetch = kafka_commands.add_parser(
+        "fetch", help="fetch the pinned Apache Kafka broker's jars with Maven into the cache (once)",
+        description="Resolve the pinned Apache Kafka broker and its run-time dependencies from Maven Central "
+                    "with `mvn` into the cache folder. Returns at once when they are already there.")
+    option(fetch, "--cache-dir", "CDC_BRIDGE_CACHE", help="the cache folder (default: ~/.cache/cdc-bridge)")
+    add_common(fetch)
     return parser
 
 
@@ -123,15 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     if args.command == "broker":
         return run_broker(args)
+    if args.command == "kafka":
+        return run_kafka(args)
     return run_server(args)
 
 
 def run_broker(args) -> int:
-    from cdc_bridge.broker import embedded
+    from cdc_bridge.broker import decide, local
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with embedded(port=int(args.port), host=args.host) as broker:
+    kind, reason = decide(args.broker)
+    with local(kind, reason, data_dir=Path(args.data_dir), port=int(args.port), host=args.host) as broker:
         print(f"broker ready: {broker.bootstrap_servers}", flush=True)
         try:
             stop.wait()
@@ -140,10 +166,28 @@ def run_broker(args) -> int:
     return 0
 
 
+def run_kafka(args) -> int:
+    from cdc_bridge import apache_kafka
+
+    if args.cache_dir:
+        os.environ["CDC_BRIDGE_CACHE"] = args.cache_dir
+    try:
+        home = apache_kafka.fetch()
+    except apache_kafka.Missing as exc:
+        print(f"cdc-bridge: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except RuntimeError as exc:
+        print(f"cdc-bridge: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(home, flush=True)
+    return 0
+
+
 SWITCH_INTERVAL_S = 0.001
 
 
 def run_server(args) -> int:
+    broker = early_broker(args)  # first: Apache Kafka's JVM starts while the imports below run
     import uvicorn
 
     from aws_json.server import create_app
@@ -153,7 +197,7 @@ def run_server(args) -> int:
     # sooner (DynamoDB Streams visibility p50 -0.3 to -0.6 ms measured, GetRecords polls per
     # change 4.9 -> 3.5).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    app = create_app(parts_of(args))
+    app = create_app(parts_of(args, broker))
     print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
     # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
     # reads the client's address).
@@ -162,7 +206,18 @@ def run_server(args) -> int:
     return 0
 
 
-def parts_of(args) -> list:
+def early_broker(args):
+    """`up`'s broker part, already provisioning (see BrokerPart.begin); None for the other commands."""
+    if args.command != "up":
+        return None
+    from cdc_bridge.parts import BrokerPart
+
+    broker = BrokerPart(args.kafka_bootstrap_servers, args.broker, Path(args.data_dir))
+    broker.begin()
+    return broker
+
+
+def parts_of(args, broker=None) -> list:
     """What each command runs: `up` all parts, the others one each."""
     from cdc_bridge.parts import BrokerPart
     from connector.app import Connector
@@ -170,7 +225,9 @@ def parts_of(args) -> list:
     from table_api.app import TableApi
     from table_api.settings import Settings
 
-    parts: list = [BrokerPart(args.kafka_bootstrap_servers)] if args.command == "up" else []
+    if args.command == "up" and broker is None:
+        broker = BrokerPart(args.kafka_bootstrap_servers, args.broker, Path(args.data_dir))
+    parts: list = [broker] if args.command == "up" else []
     if args.command in ("up", "table-api"):
         parts.append(TableApi(Settings(
             data_dir=Path(args.data_dir),

@@ -9,10 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Message
-
 from connector.errors import TrimmedDataAccessException
-from kafka_io.client import Kafka
+from kafka_io.client import Kafka, Message
 from kafka_io.delivered import DeliveredTail
 from kafka_io.readers import Offsets, ReaderPool
 

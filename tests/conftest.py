@@ -2,6 +2,12 @@
 
 Set CDC_BRIDGE_TEST_ENDPOINT=http://host:port to run the API tests against an already running
 endpoint instead (another cdc-bridge, or a peer such as moto, to check what a test expects).
+
+The broker the suite runs against: `--broker memory|kafka|auto` or CDC_BRIDGE_TEST_BROKER (the
+option wins; default memory, the embedded broker). `kafka` starts Apache Kafka itself once per
+session (fetching its jars with Maven the first time), and skips the broker-facing tests, saying
+why, when Java 17+ or the jars (and Maven to fetch them) are not there. The choice is also handed
+to every `cdc-bridge up` a test starts (CDC_BRIDGE_BROKER). KAFKA_BOOTSTRAP_SERVERS still wins.
 """
 
 from __future__ import annotations
@@ -18,15 +24,50 @@ import httpx
 import pytest
 from botocore.config import Config
 
-from cdc_bridge.broker import free_port, provision, spawn_child, stop_child
+from cdc_bridge.broker import CHOICES, free_port, provision, spawn_child, stop_child
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
+def pytest_addoption(parser):
+    parser.addoption("--broker", choices=CHOICES, default=None,
+                     help="the broker the tests run against: memory (the embedded broker, default), kafka (Apache "
+                          "Kafka, started once per session) or auto [env: CDC_BRIDGE_TEST_BROKER]")
+
+
+def suite_broker_choice(config) -> str:
+    choice = config.getoption("--broker", None) or os.environ.get("CDC_BRIDGE_TEST_BROKER") or "memory"
+    if choice not in CHOICES:
+        raise pytest.UsageError(f"CDC_BRIDGE_TEST_BROKER={choice!r}: expected one of {', '.join(CHOICES)}")
+    return choice
+
+
+def pytest_configure(config):
+    # every `cdc-bridge up` / `broker` a test starts runs the suite's broker unless it says otherwise
+    os.environ["CDC_BRIDGE_BROKER"] = suite_broker_choice(config)
+
+
+def apache_kafka_unavailable() -> str | None:
+    """Why Apache Kafka cannot run here (None: it can, possibly after fetching its jars)."""
+    from cdc_bridge import apache_kafka
+
+    found = apache_kafka.tools()
+    if not found.java_ok:
+        return found.java_problem()
+    if not apache_kafka.is_fetched() and not found.maven:
+        return f"Apache Kafka's jars are not cached and {found.maven_problem()}"
+    return None
+
+
 @pytest.fixture(scope="session")
-def broker():
-    with provision() as b:
+def broker(request, tmp_path_factory):
+    choice = suite_broker_choice(request.config)
+    if choice == "kafka" and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        problem = apache_kafka_unavailable()
+        if problem:
+            pytest.skip(f"--broker kafka: {problem}")
+    with provision(choice=choice, data_dir=tmp_path_factory.mktemp("broker")) as b:
         yield b
 
 

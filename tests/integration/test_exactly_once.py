@@ -14,11 +14,14 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +33,8 @@ from cdc_bridge.broker import (
     tansu_binary,
     wait_until_ready,
 )
-from tests.conftest import ServerProcess, wait_healthy
+from cdc_bridge import apache_kafka
+from tests.conftest import ServerProcess, apache_kafka_unavailable, wait_healthy
 from tests.integration.fault_helpers import (
     ACKED,
     REFUSED,
@@ -328,9 +332,8 @@ def durable_broker():
         yield DurableBroker(external, lambda: subprocess.run(command, shell=True, check=True, timeout=120))
         return
     if not docker_answers():
-        pytest.skip("a broker restart that keeps records needs a durable Kafka: set KAFKA_BOOTSTRAP_SERVERS "
-                    "(with CDC_BRIDGE_TEST_KAFKA_RESTART) or run a Docker engine; the embedded broker keeps "
-                    "everything in memory and loses it when it stops")
+        yield from local_apache_kafka()
+        return
     from cdc_bridge.broker import kafka_container
 
     host_port = free_port()
@@ -346,6 +349,31 @@ def durable_broker():
             wrapped.start()  # same container, same data, same host port
 
         yield DurableBroker(bootstrap, restart)
+
+
+def local_apache_kafka():
+    """Apache Kafka itself (cdc_bridge/apache_kafka.py) on a data directory of its own, restarted
+    the hard way: SIGKILL, 3 s without a broker, started again on the same data and port."""
+    problem = apache_kafka_unavailable()
+    if problem:
+        pytest.skip(f"a broker restart that keeps records needs a durable Kafka, and Apache Kafka cannot run "
+                    f"here: {problem}; or set KAFKA_BOOTSTRAP_SERVERS (with CDC_BRIDGE_TEST_KAFKA_RESTART)")
+    data_dir = Path(tempfile.mkdtemp(prefix="durable-kafka-"))
+    state = {"running": apache_kafka.start(data_dir)}
+    host, port = state["running"].bootstrap_servers.rsplit(":", 1)
+
+    def restart() -> None:
+        process = state["running"].process
+        process.kill()  # no clean shutdown
+        process.wait()
+        time.sleep(3.0)  # writes go on without a broker
+        state["running"] = apache_kafka.start(data_dir, host=host, port=int(port))  # same data, same port
+
+    try:
+        yield DurableBroker(state["running"].bootstrap_servers, restart)
+    finally:
+        state["running"].stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture
