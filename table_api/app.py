@@ -12,7 +12,7 @@ from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
 from table_api.context import Context
 from table_api.operations import SERVICE
-from table_api.operations.tables import active_topics, replace_lost_streams
+from table_api.operations.tables import active_topics, renew_lost_streams
 from table_api.outbox import Publisher
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
@@ -47,7 +47,7 @@ class TableApi:
 
         def lost(topics: set[str]) -> None:
             tail.forget(topics)
-            replace_lost_streams(ctx, topics)
+            renew_lost_streams(ctx, topics)
 
         self.publisher = Publisher(
             kafka, storage, self.registry,

@@ -82,7 +82,7 @@ async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
         created_ms = label_millis(stream["StreamLabel"])
         partitions = [p for p in partitions if shard_id(created_ms, p) > start]
     page = partitions[:limit]
-    # Side by side: each shard's trim horizon is a read on its own reader (~10-40 ms after a seek).
+    # Side by side: a stream older than its retention reads each shard's first record on a reader of its own.
     shards = await asyncio.gather(*(asyncio.to_thread(describe_shard, ctx, stream, p) for p in page))
     description = {
         "StreamArn": stream["StreamArn"],

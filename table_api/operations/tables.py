@@ -303,7 +303,7 @@ def save_tags(ctx: Context, table, tags: dict[str, str]) -> None:
     ctx.forget(table.name)
 
 
-def replace_lost_streams(ctx: Context, topics: set[str]) -> None:
+def renew_lost_streams(ctx: Context, topics: set[str]) -> None:
     """Kafka no longer has these topics (an in-memory broker restarted; see `active_topics`).
     Each stream whose topic is among them stays the same stream (ARN, label, shards, view type,
     retention) with its Epoch raised by one, and is published again (an outbox row of kind
