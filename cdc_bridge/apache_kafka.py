@@ -281,6 +281,9 @@ def server_properties(log_dir: Path, host: str, broker_port: int, controller_por
         # Retention is enforced on time: checked every second, and segments small and young enough
         # to be deleted soon after their records age out (topics may set segment.ms lower still).
         "log.retention.check.interval.ms": "1000",
+        # ... from the start: the broker's log tasks (retention among them) otherwise first run
+        # 30 s after it starts (log.initial.task.delay.ms), so short retentions ran late.
+        "log.initial.task.delay.ms": "1000",
         "log.segment.bytes": str(16 * 1024 * 1024),
         "log.roll.ms": str(10 * 60 * 1000),
         "log.segment.delete.delay.ms": "1000",

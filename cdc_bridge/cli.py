@@ -62,7 +62,7 @@ def add_tables(parser: argparse.ArgumentParser) -> None:
 def add_connector(parser: argparse.ArgumentParser) -> None:
     option(parser, "--iterator-secret", "CDC_BRIDGE_ITERATOR_SECRET",
            help="HMAC key of shard iterators; connector instances that share it accept each other's iterators "
-                "(unset: a random key, iterators valid on this instance only)")
+                "(unset: the key in <data-dir>/iterator.key, made on the first start, so iterators survive a restart)")
     option(parser, "--streams-iterator-ttl-seconds", "CDC_BRIDGE_STREAMS_ITERATOR_TTL_SECONDS", default=900.0, type=float,
            help="lifetime of a DynamoDB Streams shard iterator")
     option(parser, "--kinesis-iterator-ttl-seconds", "CDC_BRIDGE_KINESIS_ITERATOR_TTL_SECONDS", default=300.0, type=float,
@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     option(connector, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", help="the Kafka cluster to read")
     option(connector, "--account-id", "CDC_BRIDGE_ACCOUNT_ID", default="000000000000",
            help="the AWS account id shown in Kinesis stream ARNs")
+    option(connector, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data",
+           help="where the connector keeps its durable state: the iterator key (iterator.key) and the Kinesis "
+                "stream definitions (kinesis-streams.json), restored from it when the broker lost them")
     add_connector(connector)
     add_common(connector)
 
@@ -187,6 +190,13 @@ SWITCH_INTERVAL_S = 0.001
 
 
 def run_server(args) -> int:
+    from cdc_bridge import data_dir
+
+    try:  # before any part opens anything in it
+        data_dir.prepare(Path(args.data_dir))
+    except data_dir.DataDirError as exc:
+        print(f"cdc-bridge: {exc}", file=sys.stderr, flush=True)
+        return 1
     broker = early_broker(args)  # first: Apache Kafka's JVM starts while the imports below run
     import uvicorn
 
@@ -243,7 +253,8 @@ def parts_of(args, broker=None) -> list:
         parts.append(Connector(ConnectorSettings(
             region=args.region,
             kafka_bootstrap_servers=args.kafka_bootstrap_servers,
-            **({"iterator_secret": args.iterator_secret.encode()} if args.iterator_secret else {}),
+            data_dir=Path(args.data_dir),  # `up`: its own data dir, shared with the table service
+            iterator_secret=args.iterator_secret.encode() if args.iterator_secret else None,
             streams_iterator_ttl_s=float(args.streams_iterator_ttl_seconds),
             account_id=args.account_id,
             kinesis_iterator_ttl_s=float(args.kinesis_iterator_ttl_seconds),

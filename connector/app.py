@@ -43,7 +43,8 @@ class Connector:
         pool = ReaderPool(self.kafka_servers, self.settings.readers)
         # In `cdc-bridge up`, the records the publisher saw acknowledged: read without a fetch.
         shards = Shards(kafka, pool, Offsets(kafka, pool), delivered)
-        kinesis = KinesisCatalog(kafka, producer, on_deleting=shards.forget)
+        # With a data directory, Kinesis streams the broker lost are restored from it (see KinesisCatalog).
+        kinesis = KinesisCatalog(kafka, producer, on_deleting=shards.forget, data_dir=self.settings.data_dir)
         kinesis.start()
         self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
 
@@ -63,6 +64,8 @@ class Connector:
             "kafka_bootstrap_servers": self.kafka_servers,
             "streams": len(self.context.catalog.streams),
             "kinesis_streams": len(self.context.kinesis.live()),
+            "kinesis_restored": len(self.context.kinesis.restored),
+            "data_dir": str(self.settings.data_dir) if self.settings.data_dir is not None else None,
             "readers": pool.count,
             "reader_reuses": pool.hits,
             "reader_seeks": pool.seeks,

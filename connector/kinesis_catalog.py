@@ -14,19 +14,38 @@ when a consumer stays assigned to a topic the embedded broker deletes.
 A deleted stream leaves a marker (`{"StreamName", "Deleted": true, "NextGeneration"}`) instead of
 a tombstone: a stream created again under the same name continues the topic generation numbers,
 so its topics never collide with the old ones (a deleted topic can linger on a real cluster).
+
+With a data directory, every instance also mirrors the view into `<data-dir>/kinesis-streams.json`
+(rewritten whole, atomically, by a thread of its own a moment after each change it applies once it
+has caught up: never in the event loop, and a burst of changes is one write), because a
+memory broker loses the catalog topic on a restart. The topic stays the source of truth while it
+exists: at start, only a stream the catalog has no record of (the broker lost it) is restored from
+the file: its topics made again (same names, shards, hash key ranges, retention, tags), its data
+`Epoch` raised by one (positions from before read on from the trim horizon), published again. A
+stream that was DELETING finishes deleting; one CREATING or UPDATING is ACTIVE again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 
+from connector.kinesis_shards import topic_config
 from kafka_io.client import Kafka, Record
 from kafka_io.producer import RecordProducer
 from kafka_io.topic_view import TopicView
 
 CATALOG_TOPIC = "_cdc_bridge_kinesis_streams"
+STORE_FILE = "kinesis-streams.json"
+STORE_FORMAT = 1  # of the file's own layout: {"Format": 1, "Streams": {name: value}}
+
+log = logging.getLogger("cdc_bridge.connector")
 
 
 class CatalogWriteFailed(RuntimeError):
@@ -37,11 +56,37 @@ class KinesisCatalog(TopicView):
     what = "Kinesis catalog"
 
     def __init__(self, kafka: Kafka, producer: RecordProducer, on_deleting: Callable[[list[str]], None],
-                 topic: str = CATALOG_TOPIC):
+                 topic: str = CATALOG_TOPIC, data_dir: Path | None = None):
         super().__init__(kafka, topic)
         self.producer = producer
         self.on_deleting = on_deleting  # called with a DELETING stream's topics, before they go
         self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
+        self.store = Path(data_dir) / STORE_FILE if data_dir is not None else None
+        self.store_lock = threading.Lock()
+        self.restored: list[str] = []  # names restored from the data directory at start
+        self.dirty = threading.Event()  # the view changed since the last save
+        self.saver: threading.Thread | None = None
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        super().start(timeout_s)
+        if self.store is not None:
+            self.restore()
+            self.save()
+            self.saver = threading.Thread(target=self._save_changes, name="kinesis-store", daemon=True)
+            self.saver.start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.saver is not None:
+            self.saver.join(5)
+            if self.dirty.is_set():
+                self.save()
+
+    def _save_changes(self) -> None:
+        while not self.stop_event.is_set():
+            if self.dirty.wait(0.2):
+                self.dirty.clear()
+                self.save()
 
     def _apply(self, record: Record) -> None:
         if record.key is not None:
@@ -49,11 +94,14 @@ class KinesisCatalog(TopicView):
 
     def _apply_value(self, name: str, stream: dict | None, offset: int) -> None:
         with self.lock:
-            if self._newer(name, offset):
+            applied = self._newer(name, offset)
+            if applied:
                 if stream is None:
                     self.streams.pop(name, None)
                 else:
                     self.streams[name] = stream
+        if applied and self.store is not None and self.caught_up.is_set():
+            self.dirty.set()  # saved by the saver thread (or by start, before it runs)
         if stream is not None and stream.get("StreamStatus") == "DELETING":
             self.on_deleting([g["Topic"] for g in stream["Generations"]])
 
@@ -89,3 +137,88 @@ class KinesisCatalog(TopicView):
         if not isinstance(result, int):
             raise CatalogWriteFailed(str(result))
         self._apply_value(name, stream, result)
+
+    # -- the copy in the data directory ----------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the whole view to the data directory: a temporary file renamed over the old one,
+        so a crash leaves the old or the new copy, never a torn one."""
+        with self.store_lock:
+            with self.lock:
+                snapshot = dict(self.streams)
+            data = orjson.dumps({"Format": STORE_FORMAT, "Streams": snapshot}, option=orjson.OPT_SORT_KEYS)
+            tmp = self.store.with_name(f".{self.store.name}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.store)
+
+    def load(self) -> dict[str, dict]:
+        """The streams the data directory knows ({} before the first save)."""
+        try:
+            data = orjson.loads(self.store.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except orjson.JSONDecodeError as exc:
+            raise RuntimeError(f"{self.store} is not valid JSON ({exc}): move it away to start without "
+                               f"the Kinesis stream definitions it holds") from None
+        if data.get("Format") != STORE_FORMAT:
+            raise RuntimeError(f"{self.store}: unknown layout {data.get('Format')!r} (expected {STORE_FORMAT})")
+        return data["Streams"]
+
+    def restore(self) -> None:
+        """Bring back the streams the data directory knows and the catalog topic does not (the
+        broker lost them): see the module's docstring. Runs at start, before the part is ready."""
+        known = self.load()
+        lost = {name: stream for name, stream in sorted(known.items()) if name not in self.streams}
+        if not lost:
+            return
+        existing = self.kafka.topics()
+        values = []
+        for name, stream in lost.items():
+            if stream.get("Deleted"):
+                values.append(stream)
+                continue
+            topics = [g["Topic"] for g in stream["Generations"]]
+            if stream["StreamStatus"] == "DELETING":
+                self.kafka.delete_topics([t for t in topics if t in existing])
+                values.append({"StreamName": name, "Deleted": True, "NextGeneration": stream["Generations"][-1]["Number"] + 1})
+                continue
+            kept = all(t in existing for t in topics)  # only the catalog was lost: the data is there
+            value = self.reopened(stream) if kept else renewed(stream)
+            for generation in value["Generations"]:
+                self.kafka.ensure_topic(generation["Topic"], generation["Shards"], topic_config(value))
+            values.append(value)
+        asyncio.run(self._publish_all(values))
+        self.restored = list(lost)
+        log.warning("Kinesis streams restored from the data directory: the catalog topic did not have them",
+                    extra={"streams": {v["StreamName"]: v.get("Epoch", 0) for v in values if not v.get("Deleted")},
+                           "finished_deleting": [v["StreamName"] for v in values if v.get("Deleted")]})
+
+    async def _publish_all(self, values: list[dict]) -> None:
+        for value in values:
+            await self.publish(value)
+
+    def reopened(self, stream: dict) -> dict:
+        """A stream whose topics are all there (only the catalog topic was lost): as it was, a
+        change left half done (CREATING, UPDATING) finished."""
+        generations = []
+        for generation in stream["Generations"]:
+            if generation["ClosedMs"] is not None and generation["Ends"] is None:
+                ends = []
+                for partition in range(generation["Shards"]):
+                    last = self.kafka.last_record(generation["Topic"], partition)
+                    ends.append(0 if last is None else last.offset + 1)
+                generation = {**generation, "Ends": ends}
+            generations.append(generation)
+        return {**stream, "StreamStatus": "ACTIVE", "Generations": generations}
+
+
+def renewed(stream: dict) -> dict:
+    """The same stream after the broker lost its topics: its data one epoch later, every closed
+    shard empty (its topic is made again without records), ACTIVE."""
+    generations = [g if g["ClosedMs"] is None else {**g, "Ends": [0] * g["Shards"]} for g in stream["Generations"]]
+    return {**stream, "StreamStatus": "ACTIVE", "Generations": generations, "Epoch": stream.get("Epoch", 0) + 1}

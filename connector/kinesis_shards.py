@@ -140,8 +140,7 @@ def kinesis_epoch(stream: dict) -> int:
     """The epoch of the stream's data: raised whenever its topics had to be made again after the
     broker lost them (0 when absent). Part of every sequence number and shard iterator, so that a
     position from before such a loss reads on from the trim horizon instead of naming another
-    record. Nothing raises it yet: Kinesis metadata lives only in Kafka until the connector has a
-    data directory of its own."""
+    record. Raised when a connector restores the stream from its data directory (KinesisCatalog.restore)."""
     return stream.get("Epoch", 0)
 
 
@@ -232,5 +231,10 @@ def now_ms() -> int:
 
 
 def topic_config(stream: dict) -> dict[str, str]:
+    """A generation topic's configs. No segment.ms: with it the memory broker (Tansu) returns
+    fewer 1 MiB records per fetch (test_get_records_returns_at_most_10_mib_and_continues); Kafka
+    deletes expired active segments too, and the broker's log.roll.ms bounds segment age."""
     record_bytes = stream["MaxRecordSizeInKiB"] * 1024
-    return {"retention.ms": str(retention_ms(stream)), "max.message.bytes": str(max(MAX_MESSAGE_BYTES, record_bytes + 65536))}
+    retention = retention_ms(stream)
+    return {"retention.ms": str(retention),
+            "max.message.bytes": str(max(MAX_MESSAGE_BYTES, record_bytes + 65536))}

@@ -175,9 +175,14 @@ class Publisher:
     def _ensure_stream_topic(self, stream: dict) -> None:
         """The topic of an enabled stream, and the catalog topic (existing ones are fine)."""
         if stream["StreamStatus"] == "ENABLED":
+            # Kafka deletes whole segments once their newest record is older than retention.ms:
+            # segments of at most a quarter of the retention (1 h at most, 1 s at least) let
+            # records age out close to on time (the broker checks every second: apache_kafka.py).
+            retention_ms = int(stream["RetentionMs"])
             self.kafka.ensure_topic(stream["Topic"], stream["Shards"], {
                 "cleanup.policy": "delete",
-                "retention.ms": str(stream["RetentionMs"]),
+                "retention.ms": str(retention_ms),
+                "segment.ms": str(max(1000, min(retention_ms // 4, 3_600_000))),
             })
         self.kafka.ensure_topic(CATALOG_TOPIC, 1, {"cleanup.policy": "compact"})
 

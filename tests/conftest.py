@@ -79,7 +79,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.argv = [sys.executable, "-m", "cdc_bridge.cli", command, "--port", str(self.port),
-                     *(["--data-dir", str(data_dir)] if command in ("up", "table-api") else []), *extra]
+                     *(["--data-dir", str(data_dir)] if command in ("up", "table-api", "connector") else []), *extra]
         self.env = {**os.environ, **(env or {})}
         self.log_path = data_dir / f"{command}-{self.port}.log"
         self.process: subprocess.Popen | None = None

@@ -1,0 +1,137 @@
+"""The README's test command: `python -m tests [pytest args]`.
+
+Two pytest runs, each in a subprocess of its own:
+
+1. the whole suite on the memory broker (`--broker memory`);
+2. the broker-facing suite (KAFKA_SUITE: change capture with its fault tests, the restart tests,
+   the Streams and Kinesis APIs, retention, stock consumers) on Apache Kafka (`--broker kafka`),
+   whenever Java >= 17 is there and Kafka's jars are cached or Maven can fetch them (the suite
+   fetches them itself); otherwise that run is skipped, saying why.
+
+Then a summary: which broker runs ran, which were skipped and why, each run's counts and time,
+and a closing line `N passed, N failed[, N skipped]` over both runs. The exit code is non-zero
+when either run failed (pytest's exit 5, "no tests collected", is not a failure).
+
+CDC_BRIDGE_TEST_RUNS=memory|kafka|memory,kafka (default both) picks the runs; any arguments are
+handed to both pytest runs (e.g. `python -m tests -x -k streams`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# What runs against Apache Kafka: everything that talks to a broker through cdc-bridge.
+KAFKA_SUITE = (
+    "tests/integration",               # change capture, fault and restart tests, connector, Kinesis on Kafka,
+                                       # retention, stock consumers, the restart loop
+    "tests/api/test_dynamodb_streams.py",
+    "tests/api/test_kinesis_records.py",
+    "tests/api/test_kinesis_streams.py",
+    "tests/api/test_tables.py",        # stream specifications on CreateTable / UpdateTable
+)
+
+OK_EXIT = (0, 5)  # 5: no tests collected
+
+
+@dataclass
+class Run:
+    name: str
+    broker: str
+    paths: tuple[str, ...]
+    skipped_because: str | None = None
+    exit_code: int | None = None
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=lambda: {"passed": 0, "failed": 0, "skipped": 0})
+
+    @property
+    def failed(self) -> bool:
+        return self.skipped_because is None and (self.exit_code not in OK_EXIT)
+
+
+def kafka_unavailable() -> str | None:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return None  # an external cluster: the suite uses it
+    sys.path.insert(0, str(ROOT))
+    from tests.conftest import apache_kafka_unavailable
+
+    return apache_kafka_unavailable()
+
+
+def junit_counts(path: Path) -> dict[str, int] | None:
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    tests = failures = errors = skipped = 0
+    for suite in suites:
+        tests += int(suite.get("tests", 0))
+        failures += int(suite.get("failures", 0))
+        errors += int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return {"passed": tests - failures - errors - skipped, "failed": failures + errors, "skipped": skipped}
+
+
+def run_pytest(run: Run, extra: list[str], work: Path) -> None:
+    junit = work / f"junit-{run.broker}.xml"
+    argv = [sys.executable, "-m", "pytest", "-q", f"--broker={run.broker}", f"--junitxml={junit}",
+            "-o", "junit_family=xunit2", *extra, *run.paths]
+    print(f"\n===== {run.name}: {' '.join(argv[1:])}", flush=True)
+    started = time.monotonic()
+    run.exit_code = subprocess.call(argv, cwd=ROOT)
+    run.seconds = time.monotonic() - started
+    counts = junit_counts(junit)
+    if counts is None:
+        counts = {"passed": 0, "failed": 0 if run.exit_code in OK_EXIT else 1, "skipped": 0}
+    elif run.exit_code not in OK_EXIT and counts["failed"] == 0:
+        counts["failed"] = 1  # pytest failed without a failing test (internal or usage error, interrupted)
+    run.counts = counts
+
+
+def plain(counts: dict[str, int]) -> str:
+    text = f"{counts['passed']} passed, {counts['failed']} failed"
+    return text + (f", {counts['skipped']} skipped" if counts["skipped"] else "")
+
+
+def main(argv: list[str]) -> int:
+    wanted = {w.strip() for w in os.environ.get("CDC_BRIDGE_TEST_RUNS", "memory,kafka").split(",") if w.strip()}
+    runs = [
+        Run("memory broker, whole suite", "memory", ()),
+        Run("Apache Kafka, broker-facing suite", "kafka", KAFKA_SUITE),
+    ]
+    for run in runs:
+        if run.broker not in wanted:
+            run.skipped_because = f"not in CDC_BRIDGE_TEST_RUNS={os.environ.get('CDC_BRIDGE_TEST_RUNS')}"
+    kafka = runs[1]
+    if kafka.skipped_because is None:
+        kafka.skipped_because = kafka_unavailable()
+    with tempfile.TemporaryDirectory(prefix="cdc-bridge-tests-") as work:
+        for run in runs:
+            if run.skipped_because is None:
+                run_pytest(run, argv, Path(work))
+
+    print("\n===== summary: both broker runs", flush=True)
+    total = {"passed": 0, "failed": 0, "skipped": 0}
+    for run in runs:
+        if run.skipped_because is not None:
+            print(f"{run.name}: SKIPPED, {run.skipped_because}")
+            continue
+        verdict = "failed" if run.failed else "ok"
+        print(f"{run.name}: {verdict} (pytest exit {run.exit_code}), {plain(run.counts)}, in {run.seconds:.0f} s")
+        for key in total:
+            total[key] += run.counts[key]
+    print(plain(total), flush=True)
+    return 1 if any(run.failed for run in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
