@@ -54,8 +54,9 @@ class TableApi:
             active_topics=lambda: active_topics(ctx), on_lost_topics=lost, on_delivered=tail.add,
         )
         ctx.events_committed = self.publisher.notify
-        try:  # before we say ready, so that DescribeTable already names the replacing streams
+        try:  # before we say ready, so that DescribeTable and the connector know the renewed streams
             self.publisher.check_topics()
+            self.publisher.publish_stream_definitions()
         except Exception as exc:  # Kafka unreachable: the publisher checks again when it connects
             log.warning("could not check stream topics at start", extra={"error": str(exc)})
         self.publisher.start()

@@ -158,6 +158,23 @@ class Publisher:
                 if row.kind == "stream":
                     self._ensure_stream_topic(orjson.loads(row.payload))
 
+    def publish_stream_definitions(self, timeout_s: float = 10.0) -> None:
+        """Ship the pending stream definitions to the catalog topic now, before the service says
+        ready: a connector starting next reads the catalog to its end and must know every stream
+        that DescribeTable names (after a restart on the memory broker, each renewed stream is
+        such a row). Undelivered ones stay in the outbox for the publishing thread."""
+        rows = [r for r in self._all_pending() if r.kind == "stream"]
+        if not rows:
+            return
+        producer = self.kafka.producer(**{"linger.ms": 0})
+        for row in rows:
+            self._ship_stream(producer, row)
+        if producer.flush(timeout_s):  # Kafka slow or away: the thread ships them when it connects
+            log.warning("stream definitions not yet on Kafka at start", extra={"rows": len(producer)})
+            producer.purge()
+            producer.flush(0)
+        self._remove_delivered(force=True)
+
     def _all_pending(self) -> list[OutboxRow]:
         rows, cursor = [], 0
         while batch := self.outbox.pending(cursor, 10_000):

@@ -74,6 +74,16 @@ def tree_cpu(roots: Iterable[int]) -> dict[int, float]:
     return out
 
 
+def tree_rss_mb(root: int) -> dict[str, float]:
+    """Resident memory (VmRSS) of each process of the tree under `root`, MB by "name (pid)"."""
+    out: dict[str, float] = {}
+    for pid in tree(root):
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+            out[f"{fields['Name'].strip()} ({pid})"] = int(fields["VmRSS"].split()[0]) / 1024
+    return out
+
+
 class ServerFailed(RuntimeError):
     pass
 
@@ -82,9 +92,9 @@ class ServerProcess:
     """One server process started by a benchmark: a child tied to ours."""
 
     def __init__(self, name: str, argv: list[str], ready: Callable[[], bool], log_path: Path,
-                 env: dict[str, str] | None = None, cwd: str | None = None):
+                 env: dict[str, str] | None = None, cwd: str | None = None, poll_s: float = 0.1):
         self.name, self.argv, self.ready, self.log_path = name, argv, ready, log_path
-        self.env, self.cwd = env, cwd
+        self.env, self.cwd, self.poll_s = env, cwd, poll_s
         self.process: subprocess.Popen | None = None
         self.startup_s: float | None = None
 
@@ -109,7 +119,7 @@ class ServerProcess:
                     break
             if time.monotonic() - started > timeout_s:
                 raise ServerFailed(f"{self.name} not ready after {timeout_s:.0f} s; log tail:\n{self.log_tail()}")
-            time.sleep(0.1)
+            time.sleep(self.poll_s)
         self.startup_s = time.monotonic() - started
         return self
 

@@ -135,7 +135,7 @@ def commit_of(root: Path) -> str:
     head = git(root, "rev-parse", "--short", "HEAD")
     if not head:
         return f"{root} (not a git checkout)"
-    dirty = git(root, "status", "--porcelain", "--", ".", ":(exclude)bench/RESULTS.md")
+    dirty = git(root, "status", "--porcelain", "--", ".", ":(exclude)bench/RESULTS.md", ":(exclude).venv")
     return head + ("+dirty" if dirty else "")
 
 
@@ -186,5 +186,60 @@ def write_results(path: Path, key: str, text: str, order: list[str]) -> None:
     path.write_text(head + body)
 
 
+def busy_processes(seconds: float = 1.0, exclude: set[int] = frozenset(), top: int = 4) -> str:
+    """The processes (not ours) that used the most CPU over `seconds`: what else ran on the machine."""
+    def sample() -> dict[int, tuple[str, float]]:
+        out = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+                name = stat[stat.index(b"(") + 1: stat.rindex(b")")].decode(errors="replace")
+                fields = stat[stat.rindex(b")") + 2:].split()
+                out[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+        return out
+    a = sample()
+    time.sleep(seconds)
+    b = sample()
+    used = sorted(((b[p][1] - a[p][1], b[p][0], p) for p in b if p in a and p not in exclude), reverse=True)
+    busy = [f"{name} (pid {pid}) {cpu / seconds * 100:.0f}%" for cpu, name, pid in used[:top] if cpu / seconds >= 0.05]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"load average {load}; other busy processes over {seconds:g} s: " + (", ".join(busy) or "none above 5% of a core")
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def merge_brokers(reports: dict[str, Report], failed: dict[str, str], labels: dict[str, str]) -> Report:
+    """One report of a `--broker both` run: a headline table (the workload's `data["headline"]`,
+    one column per broker), then each pass's tables, verdicts and notes, each labelled with the
+    broker that produced it."""
+    first = next(iter(reports.values()))
+    out = Report(first.title + " (" + " and ".join(labels[b] for b in reports) + ", one pass each)")
+    brokers = list(reports)
+    heads = {b: dict(r.data.get("headline", [])) for b, r in reports.items()}
+    order: list[str] = []
+    for b in brokers:
+        order += [k for k, _ in reports[b].data.get("headline", []) if k not in order]
+    if order:
+        t = out.table("Headline figures, one column per broker (each pass's own tables below; every figure "
+                      "of a column comes from that broker's pass)", ["figure", *[labels[b] for b in brokers]])
+        for k in order:
+            t.add(k, *[heads[b].get(k, "-") for b in brokers])
+    for b, r in reports.items():
+        for table in r.tables:
+            table.caption = f"[{labels[b]}] {table.caption}"
+            out.tables.append(table)
+        out.verdicts += [Verdict(f"[{b}] {v.label}", v.ok, v.detail) for v in r.verdicts]
+        out.notes += [f"[{b}] {n}" for n in r.notes]
+        out.errors += [f"[{b}] {e}" for e in r.errors]
+        out.data[b] = r.data
+    for b, e in failed.items():
+        out.errors.append(f"[{b}] the pass failed: {e}")
+    out.notes.append("`--broker both`: the passes ran one after the other in this invocation (" +
+                     ", then ".join(labels[b] for b in [*reports, *failed]) + "), each starting its own servers "
+                     "(peers included) and stopping them at its end; absolute figures drift between passes (shared "
+                     "cores): compare the brokers on each pass's ratio to its peer or floor first")
+    return out

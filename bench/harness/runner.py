@@ -23,7 +23,9 @@ from bench.harness.timing import STOP
 
 BENCH = Path(__file__).resolve().parent.parent
 ROOT = BENCH.parent
-WORKLOADS = ["table", "update", "query", "cdc", "streams", "kinesis"]
+WORKLOADS = ["table", "update", "query", "cdc", "streams", "kinesis", "restart"]
+BROKERS = ["memory", "kafka"]
+BROKER_LABEL = {"memory": "memory broker (embedded)", "kafka": "Apache Kafka (local JVM broker)"}
 
 
 class Bench:
@@ -37,6 +39,8 @@ class Bench:
         self.processes: list[ServerProcess] = []
         self.brokers: list[str] = []
         self._ports: set[int] = set()
+        # the broker `cdc-bridge up` runs in this pass (`--broker`; `both` runs the workload once per broker)
+        self.broker: str = BROKERS[0] if args.broker == "both" else args.broker
 
     def free_port(self) -> int:
         while True:
@@ -54,18 +58,27 @@ class Bench:
         if text not in self.brokers:
             self.brokers.append(text)
 
-    def stop(self) -> None:
-        STOP.set()
+    def stop_servers(self) -> None:
+        """Stop every server started so far (between the passes of `--broker both`)."""
         for process in reversed(self.processes):
             process.stop()
+        self.processes.clear()
+
+    def stop(self) -> None:
+        STOP.set()
+        self.stop_servers()
 
 
-def common_options(p: argparse.ArgumentParser, rounds: int) -> None:
+def common_options(p: argparse.ArgumentParser, rounds: int, default_broker: str = "memory") -> None:
     g = p.add_argument_group("common options")
     g.add_argument("--rounds", type=int, default=rounds, help="repeat the measurements; medians are reported")
     g.add_argument("--project", default=str(ROOT),
                    help="the checkout whose `cdc-bridge` runs as ours (default: this one); its commit is recorded")
     g.add_argument("--kafka", metavar="BOOTSTRAP", help="ours uses this Kafka instead of starting its own broker")
+    g.add_argument("--broker", choices=[*BROKERS, "both"], default=default_broker,
+                   help="the broker `cdc-bridge up` runs (its --broker): memory (the embedded one), kafka (Apache "
+                        "Kafka from its jars, a JVM child of `up`), both (streams, kinesis, cdc, restart: the workload "
+                        f"runs once per broker in this invocation, peers included, and reports both) [default: {default_broker}]")
     g.add_argument("--startup-timeout", type=float, default=120.0, help="seconds to wait for each server")
     g.add_argument("--json", metavar="PATH", help="raw figures (default: bench/results/<workload>.json, gitignored)")
     g.add_argument("--results", metavar="PATH", default=str(BENCH / "RESULTS.md"),
@@ -82,8 +95,35 @@ def parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
         w = sub.add_parser(name, help=module.SUMMARY, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(w)
-        common_options(w, getattr(module, "DEFAULT_ROUNDS", 3))
+        common_options(w, getattr(module, "DEFAULT_ROUNDS", 3), getattr(module, "DEFAULT_BROKER", "memory"))
     return p, modules
+
+
+def run_passes(bench: Bench, module, args, workdir: Path) -> rep.Report:
+    """The workload once (`--broker memory|kafka`) or once per broker (`both`: servers, peers included,
+    stopped between the passes; each pass in its own work dir), merged into one report."""
+    if args.broker != "both":
+        return module.run(bench, args)
+    reports: dict[str, rep.Report] = {}
+    failed: dict[str, str] = {}
+    for broker in BROKERS:
+        bench.broker = broker
+        bench.workdir = workdir / broker
+        bench.workdir.mkdir()
+        print(f"\n===== {args.workload}: pass on the {BROKER_LABEL[broker]} =====", flush=True)
+        try:
+            reports[broker] = module.run(bench, args)
+        except (ServerFailed, RuntimeError) as exc:  # the other broker's pass still runs and is reported
+            failed[broker] = f"{type(exc).__name__}: {exc}"
+            print(f"\nTHE {broker.upper()} PASS FAILED: {failed[broker]}", file=sys.stderr)
+            for process in bench.processes:
+                if process.process is not None and not isinstance(exc, ServerFailed):
+                    print(f"{process.name} log tail:\n{process.log_tail()}", file=sys.stderr)
+        finally:
+            bench.stop_servers()
+    if not reports:
+        raise RuntimeError("; ".join(f"{b}: {e}" for b, e in failed.items()))
+    return rep.merge_brokers(reports, failed, BROKER_LABEL)
 
 
 def _interrupt(*_) -> None:
@@ -99,16 +139,22 @@ def main(argv: list[str] | None = None) -> int:
     module = modules[args.workload]
     if hasattr(module, "check_arguments"):
         module.check_arguments(p, args)
+    if args.broker == "both" and not getattr(module, "BOTH_BROKERS", False):
+        p.error(f"{args.workload} takes --broker memory or kafka (both: streams, kinesis, cdc, restart)")
+    if args.broker == "both" and args.kafka:
+        p.error("--broker both and --kafka exclude each other (--kafka: ours uses that cluster)")
     signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{args.workload}-"))
     bench = Bench(args, workdir)
     started = rep.now()
     t0 = time.monotonic()
     print(f"bench {args.workload}: {rep.command_line(argv)}; work dir {workdir}", flush=True)
+    load_start = rep.busy_processes(1.0, {os.getpid()})
+    print(f"machine at start: {load_start}", flush=True)
     result: rep.Report | None = None
     code = 0
     try:
-        result = module.run(bench, args)
+        result = run_passes(bench, module, args, workdir)
         code = 1 if result.errors else 0
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -124,9 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+    load_end = rep.busy_processes(1.0, {os.getpid()})
     if result is None:
         return code
     key = module.section_key(args) if hasattr(module, "section_key") else args.workload
+    if args.broker != getattr(module, "DEFAULT_BROKER", "memory") and not args.kafka:
+        key += f" (broker {args.broker})"   # a run on another broker than the default keeps its own section
     project = Path(args.project).resolve()
     commit = rep.commit_of(project)
     if project != ROOT:
@@ -134,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"date": started, "commit": commit, "machine": rep.machine(),
             "command": f"`{rep.command_line(argv)}`", "broker": "; ".join(bench.brokers) or "none (no server of ours)",
             "versions": rep.versions("boto3", "moto", "confluent-kafka", "orjson"),
-            "CPU": procs.CPU_RULE, "duration": f"{time.monotonic() - t0:.0f} s"}
+            "CPU": procs.CPU_RULE, "duration": f"{time.monotonic() - t0:.0f} s",
+            "machine load": f"at start: {load_start}; at the end (servers stopped): {load_end}"}
     text = rep.section(key, result, meta)
     print("\n" + "=" * 100 + "\n" + text, flush=True)
     json_path = Path(args.json or BENCH / "results" / f"{key.replace(' ', '_')}.json")

@@ -84,21 +84,48 @@ def _python(bench: Bench) -> str:
     return sys.executable
 
 
-def start_ours_up(bench: Bench, name: str = "ours", extra: list[str] = ()) -> Server:
-    """`cdc-bridge up` of the project at --project: its broker (embedded unless --kafka) a child."""
-    port = bench.free_port()
-    data = bench.workdir / f"{name}-data"
-    data.mkdir()
+def cli_has(project: Path, text: str) -> bool:
+    """Whether the checkout's CLI source holds `text`: older checkouts (`--project`) lack newer options."""
+    try:
+        return text in (project / "cdc_bridge" / "cli.py").read_text()
+    except OSError:
+        return False
+
+
+def up_argv(bench: Bench, port: int, data: Path, extra: list[str] = ()) -> list[str]:
+    """`cdc-bridge up` on `port` with its data in `data`, on the pass's broker (`--broker`), or on
+    the cluster of `--kafka`."""
     argv = [_python(bench), "-m", "cdc_bridge.cli", "up", "--port", str(port), "--data-dir", str(data), *extra]
     if bench.args.kafka:
         argv += ["--kafka-bootstrap-servers", bench.args.kafka]
+    elif cli_has(bench.project, '"--broker"'):   # older ones ran the embedded broker only
+        argv += ["--broker", bench.broker]
+    elif bench.broker != "memory":
+        raise RuntimeError(f"{bench.project}: its `cdc-bridge up` has no --broker (it runs the embedded broker only)")
+    return argv
+
+
+def start_ours_up(bench: Bench, name: str = "ours", extra: list[str] = ()) -> Server:
+    """`cdc-bridge up` of the project at --project: its broker (the pass's `--broker`: the embedded one
+    or Apache Kafka's JVM; none with --kafka) a child, counted in its CPU."""
+    port = bench.free_port()
+    data = bench.workdir / f"{name}-data"
+    data.mkdir()
+    argv = up_argv(bench, port, data, extra)
     proc = bench.launch(ServerProcess(name, argv, lambda: http_status(port, "/health") == 200,
                                       bench.workdir / f"{name}.log", cwd=str(bench.project)))
     server = Server(name, [proc], port, signed=False, kind="cdc-bridge up")
     parts = server.health()["parts"]
     server.bootstrap = parts.get("broker", {}).get("bootstrap_servers") or parts["table_api"]["kafka_bootstrap_servers"]
     server.broker = parts.get("broker", {}).get("kind") or ("external" if bench.args.kafka else "?")
-    bench.note_broker(f"{server.broker} at {server.bootstrap} (`cdc-bridge up`'s; /health parts.broker)")
+    info = parts.get("broker", {})
+    version = f" {info['version']}" if info.get("version") else ""
+    bench.note_broker(f"{server.broker}{version} at {server.bootstrap} (`cdc-bridge up --broker {bench.broker}`'s; "
+                      "/health parts.broker)" if not bench.args.kafka else
+                      f"{server.broker} at {server.bootstrap} (--kafka; /health parts.broker)")
+    expected = {"memory": "embedded", "kafka": "kafka"}[bench.broker]
+    if not bench.args.kafka and server.broker not in (expected, "?"):
+        raise RuntimeError(f"{name}: asked for --broker {bench.broker}, /health says the broker is {server.broker}")
     return server
 
 
@@ -106,8 +133,12 @@ def start_ours_connector(bench: Bench, up: Server, name: str = "ours-connector")
     """`cdc-bridge connector` as its own process against the up's broker: Streams and Kinesis
     calls go to it, table calls to the up; CPU counts both processes' trees."""
     port = bench.free_port()
+    data = bench.workdir / f"{name}-data"   # its iterator key and Kinesis definitions, not ./data of the checkout
+    data.mkdir()
     argv = [_python(bench), "-m", "cdc_bridge.cli", "connector", "--port", str(port),
             "--kafka-bootstrap-servers", up.bootstrap]
+    if cli_has(bench.project, 'option(connector, "--data-dir"'):
+        argv += ["--data-dir", str(data)]
     proc = bench.launch(ServerProcess(name, argv, lambda: http_status(port, "/health") == 200,
                                       bench.workdir / f"{name}.log", cwd=str(bench.project)))
     server = Server(name, [*up.processes, proc], up.port, signed=False,

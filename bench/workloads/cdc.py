@@ -37,6 +37,8 @@ from bench.harness.timing import STOP, lat_stats
 
 SUMMARY = "change visibility on Kafka and publish throughput of the table service (raw Kafka as the floor)"
 DEFAULT_ROUNDS = 1
+DEFAULT_BROKER = "both"   # issue 13: both brokers in one invocation, one pass each
+BOTH_BROKERS = True
 PAYLOAD = "x" * 100
 SHARDS = 4
 P50_TARGET, P99_TARGET, GROWTH_TARGET = 10.0, 50.0, 0.05
@@ -196,6 +198,11 @@ def latency(server, args, report: Report) -> None:
         if missing[code] and code != "floor":
             report.errors.append(f"{name}: {missing[code]} events not seen within {args.wait_timeout:g} s")
     report.data["latency"] = {code: lat_stats(v) for code, v in lat.items()}
+    for code, name, *_ in series:
+        s = lat_stats(lat[code])
+        report.data.setdefault("headline", []).append(
+            (f"visibility on Kafka p50 / p99 ms: {name}", f"{fmt(s['p50_ms'], 2)} / {fmt(s['p99_ms'], 2)} (n {s['n']}"
+             + (f", {missing[code]} missing)" if missing[code] else ")")))
 
 
 class Writers:
@@ -315,6 +322,16 @@ def throughput(server, args, report: Report) -> None:
     report.verdicts.append(Verdict("publishing keeps up (backlog growth over the 2nd half <= 5% of the write rate, "
                                    "drained after the writers stop)", keeps_up,
                                    f"growth {fmt(growth, 1)} rows/s at {fmt(n / window)} writes/s"))
+    head = report.data.setdefault("headline", [])
+    if "baseline" in report.data:
+        b = report.data["baseline"]
+        head.append((f"PutItem x{args.threads}, no stream: writes/s [ms CPU per write]",
+                     f"{fmt(b['writes'] / b['window_s'])} [{fmt(b['cpu_ms_per_write'], 3)}]"))
+    head.append((f"PutItem x{args.threads} with a stream: writes/s [ms CPU per write, of which broker]",
+                 f"{fmt(n / window)} [{fmt(cpu.per_1k(n), 3)}, {fmt((cpu.children_s or 0) / max(n, 1) * 1000, 3)}]"))
+    head.append(("publishing keeps up / outbox drained after s / topic check",
+                 f"{'yes' if keeps_up else 'NO'} / {fmt(drained, 2) if drained is not None else 'NO'} / "
+                 f"{'exact' if exact else 'MISMATCH'}"))
     report.data["throughput"] = {"writes": n, "window_s": window, "published": published, "growth": growth,
                                  "drained_after_s": drained, "cpu_ms_per_write": cpu.per_1k(n), "samples": samples}
 

@@ -28,6 +28,8 @@ from bench.harness.timing import checked_op, run_threads
 
 SUMMARY = "Kinesis PutRecord / PutRecords / drain, ours vs kinesalite vs moto, raw Kafka as the ceiling"
 DEFAULT_ROUNDS = 3
+DEFAULT_BROKER = "both"   # issue 13: both brokers in one invocation, one pass each (the peers in each pass)
+BOTH_BROKERS = True
 TARGETS = {"PutRecords 500": 5.0, "drain": 2.5}  # ours / kinesalite, records/s
 
 
@@ -223,6 +225,20 @@ def run(bench, args) -> Report:
                             f"{fmt(produce)}/s, consume {fmt(consume)}/s (medians)")
     report.notes.append(f"clients: {RAW_CLIENT}; boto3 one client per server, retries off; the boto3 rows are bounded "
                         "by boto3's own CPU: judge the targets on the raw rows and on server CPU per record")
+    headline = []
+    for w in workloads:
+        for kind in clients:
+            ours_recs = rows.get((w, kind, "ours"), [])
+            if not ours_recs:
+                continue
+            ours_rates = [r["records_per_s"] for r in ours_recs]
+            text = f"ours {fmt(med(ours_rates))} [{fmt(med([r['cpu'] for r in ours_recs]), 4)}]"
+            for p in peers:
+                text += f"; {fmt(paired(ours_rates, [r['records_per_s'] for r in rows.get((w, kind, p), [])]), 2)}x {p}"
+            headline.append((f"Kinesis {w}, {kind}: records/s [server CPU s/1k records]", text))
+    if produce:
+        headline.append(("raw Kafka on ours' broker, produce / consume records/s", f"{fmt(produce)} / {fmt(consume)}"))
     report.data = {f"{w}|{k}|{n}": v for (w, k, n), v in rows.items()}
+    report.data["headline"] = headline
     report.data["kafka_ceiling"] = ceilings
     return report

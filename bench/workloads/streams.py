@@ -53,6 +53,8 @@ from bench.harness.timing import STOP, checked_op, lat_stats, percentile, run_th
 
 SUMMARY = "DynamoDB Streams: visibility, drain, metadata calls, write CPU; ours (up and connector) vs moto"
 DEFAULT_ROUNDS = 3
+DEFAULT_BROKER = "both"   # issue 13: both brokers in one invocation, one pass each (moto in each pass)
+BOTH_BROKERS = True
 VIEW = "NEW_AND_OLD_IMAGES"
 ITEM_BYTES = 250
 PAGE = 1000
@@ -604,9 +606,45 @@ def summarize(report: Report, R: dict, servers: dict[str, Server], args, idle: d
             report.verdicts.append(at_most(f"{what} server+broker CPU per {'write' if key == 'put' else 'item'}",
                                            m(R[key]["ours"], "cpu_ms_per_item"), limit, " ms",
                                            f"of which broker {fmt(broker, 3)} ms"))
+    report.data["headline"] = headline(R, names, args)
     report.notes += [
         (f"clients: {RAW_CLIENT}; boto3 one client per server, retries off. Client and servers share the machine's "
          "cores: with 8 and 32 pollers the figure is the client's (boto3 costs ~0.9 ms of client CPU per call)"),
         "moto keeps a stream in one shard: its pollers are N/4 on that shard, as ours has N/4 per shard",
         "idle CPU at start (% of a core, process + children): " + ", ".join(f"{LABEL[n]} {fmt(v, 1)}" for n, v in idle.items()),
     ]
+
+
+def headline(R: dict, names: list[str], args) -> list[tuple[str, str]]:
+    """The figures compared across brokers (`--broker both`): label -> text."""
+    def m(recs, field):
+        return med([r[field] for r in recs])
+    out = []
+    for key, what in (("put", f"PutItem with a stream (x{args.threads}), ms CPU per write [writes/s]"),
+                      ("batch", "BatchWriteItem of 25, ms CPU per item [items/s]")):
+        out.append((what, "; ".join(f"{LABEL[n]} {fmt(m(R[key][n], 'cpu_ms_per_item'), 3)} "
+                                    f"[{fmt(m(R[key][n], 'items_per_s'))}]" for n in ("ours", "moto") if n in R[key])))
+    for kind in args.vis_clients:
+        p = 4 if 4 in args.pollers else args.pollers[0]
+        out.append((f"visibility p50 / p99 ms, {p} pollers, {kind}",
+                    "; ".join(f"{LABEL[n]} {fmt(m(R['vis'].get(f'{p}:{kind}:{n}', []), 'p50_ms'), 2)} / "
+                              f"{fmt(m(R['vis'].get(f'{p}:{kind}:{n}', []), 'p99_ms'), 2)}" for n in names)))
+    if R["ack"]:
+        out.append(("broker produce->ack p50 / p99 ms (the floor)",
+                    f"{fmt(m(R['ack'], 'p50_ms'), 2)} / {fmt(m(R['ack'], 'p99_ms'), 2)}"))
+    for kind in args.drain_clients:
+        moto = [d["records_per_s"] for d in R["drain"].get(f"moto:{kind}", [])]
+        cells = []
+        for n in names:
+            rates = [d["records_per_s"] for d in R["drain"].get(f"{n}:{kind}", [])]
+            ratio = paired(rates, moto) if moto and n != "moto" else None
+            cells.append(f"{LABEL[n]} {fmt(med(rates))}" + (f" ({fmt(ratio, 2)}x moto)" if ratio else ""))
+        out.append((f"Streams drain, records/s, {kind}", "; ".join(cells)))
+    if R["kafka_floor"]:
+        out.append(("plain Kafka consumer drain, records/s (fetch.wait.max.ms=5)",
+                    fmt(med([f["records_per_s"] for f in R["kafka_floor"] if f["fetch_wait_ms"] == 5]))))
+    kind = args.vis_clients[0]
+    out.append((f"ListStreams first / p50 ms, {kind}",
+                "; ".join(f"{LABEL[n]} {fmt(m(R['meta'].get(f'{n}:{kind}', []), 'list_first_ms'), 2)} / "
+                          f"{fmt(m(R['meta'].get(f'{n}:{kind}', []), 'list_p50_ms'), 2)}" for n in names)))
+    return out
