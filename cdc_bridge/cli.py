@@ -200,6 +200,7 @@ def run_server(args) -> int:
     broker = early_broker(args)  # first: Apache Kafka's JVM starts while the imports below run
     import uvicorn
 
+    from aws_json.http_protocol import JoinedWritesProtocol
     from aws_json.server import create_app
 
     # Several threads share the GIL here (the HTTP loop, request workers, the publisher, Kafka
@@ -210,9 +211,10 @@ def run_server(args) -> int:
     app = create_app(parts_of(args, broker))
     print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
     # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
-    # reads the client's address).
+    # reads the client's address); no `server` header (AWS sends none either); one write per response.
     uvicorn.run(app, host=args.host, port=int(args.port), log_level="warning", access_log=False,
-                lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False)
+                lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False, server_header=False,
+                http=JoinedWritesProtocol)
     return 0
 
 

@@ -35,7 +35,9 @@ def stream_label(now: float, previous: list[dict]) -> str:
 
 
 def label_millis(label: str) -> int:
-    moment = datetime.strptime(label, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    # fromisoformat, not strptime: the first strptime of a process imports and compiles its locale
+    # tables (a first DescribeStream took ~4 ms instead of ~1 ms)
+    moment = datetime.fromisoformat(label).replace(tzinfo=timezone.utc)
     return round(moment.timestamp() * 1000)
 
 

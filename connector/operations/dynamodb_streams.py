@@ -82,8 +82,10 @@ async def describe_stream(ctx: ConnectorContext, req: dict) -> dict:
         created_ms = label_millis(stream["StreamLabel"])
         partitions = [p for p in partitions if shard_id(created_ms, p) > start]
     page = partitions[:limit]
-    # Side by side: a stream older than its retention reads each shard's first record on a reader of its own.
-    shards = await asyncio.gather(*(asyncio.to_thread(describe_shard, ctx, stream, p) for p in page))
+    if known_without_reads(stream):  # the usual case: no thread hop, no broker round trip
+        shards = [describe_shard(ctx, stream, p) for p in page]
+    else:  # side by side: each shard's first record (or end) read on a reader of its own
+        shards = await asyncio.gather(*(asyncio.to_thread(describe_shard, ctx, stream, p) for p in page))
     description = {
         "StreamArn": stream["StreamArn"],
         "StreamLabel": stream["StreamLabel"],
@@ -225,6 +227,12 @@ def describe_shard(ctx: ConnectorContext, stream: dict, partition: int) -> dict:
         end = ctx.shards.end(topic, partition, closed=True)
         numbers["EndingSequenceNumber"] = sequence_number(epoch, partition, max(start, end - 1))
     return {"ShardId": shard_id(label_millis(stream["StreamLabel"]), partition), "SequenceNumberRange": numbers}
+
+
+def known_without_reads(stream: dict) -> bool:
+    """An enabled stream younger than its retention: every shard starts at offset 0 and has no
+    end (see ShardOffsets.trim_horizon), so describing it reads nothing from the broker."""
+    return stream["StreamStatus"] != "DISABLED" and born_ms(stream) >= now_ms() - stream["RetentionMs"]
 
 
 def born_ms(stream: dict) -> int:
