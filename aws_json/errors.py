@@ -66,3 +66,41 @@ class InternalServerError(AWSError):
 class ServiceUnavailable(AWSError):
     status = 503
     message = "The service is starting up"
+
+
+# -- authentication and authorization ---------------------------------------------------------
+
+CORAL_NAMESPACE = "com.amazon.coral.service"
+
+
+class AuthFailure(AWSError):
+    """Errors of the signature check and of the policies. AWS names them in its request layer's
+    namespace for a JSON 1.0 service (`com.amazon.coral.service#...`); a JSON 1.1 service (Kinesis)
+    renders bare names, so the server sets `namespace` per service before rendering."""
+
+    namespace = CORAL_NAMESPACE
+
+
+class UnrecognizedClientException(AuthFailure):
+    message = "The security token included in the request is invalid."
+
+
+class InvalidSignatureException(AuthFailure):
+    message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
+               "Secret Access Key and signing method. Consult the service documentation for details.")
+
+
+class IncompleteSignatureException(AuthFailure):
+    pass
+
+
+class MissingAuthenticationTokenException(AuthFailure):
+    message = "Request is missing Authentication Token"
+
+
+class ExpiredTokenException(AuthFailure):
+    message = "The security token included in the request is expired"
+
+
+class AccessDeniedException(AuthFailure):
+    pass

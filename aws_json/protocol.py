@@ -40,6 +40,10 @@ class Service:
         self.prefix = self.model["metadata"]["targetPrefix"]
         self.content_type = f"application/x-amz-json-{self.model['metadata']['jsonVersion']}"
         self.errors = errors_module
+        # SigV4 scopes a signature to this name (DynamoDB Streams signs as "dynamodb")
+        self.signing_name = self.model["metadata"].get("signingName") or self.model["metadata"]["endpointPrefix"]
+        # (context, operation, request) -> the IAM checks of a call; set by the service's package
+        self.authorization: Callable[[Any, str, dict], list] | None = None
         self.handlers: dict[str, Handler] = {}
         self.required: dict[str, tuple[str, ...]] = {}
 

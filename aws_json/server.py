@@ -20,7 +20,8 @@ import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from aws_json import errors
+from aws_json import errors, sigv4
+from aws_json.auth import Gate
 from aws_json.protocol import Service, error_body
 
 log = logging.getLogger("cdc_bridge.server")
@@ -49,7 +50,8 @@ class PartState:
         return info
 
 
-def create_app(parts: list[Part]) -> AwsJsonApp:
+def create_app(parts: list[Part], gate: Gate | None = None) -> AwsJsonApp:
+    """`gate`: who may call (credentials and policies); None: anyone, unchecked."""
     states = [PartState(p) for p in parts]
     routes: dict[str, tuple[Service, PartState]] = {
         service.prefix: (service, state) for state in states for service in state.part.services
@@ -85,7 +87,7 @@ def create_app(parts: list[Part]) -> AwsJsonApp:
         for router in getattr(state.part, "routers", ()):
             app.include_router(router)
     app.state.parts = states
-    return AwsJsonApp(app, routes)
+    return AwsJsonApp(app, routes, gate or Gate(None, ""))
 
 
 class AwsJsonApp:
@@ -93,22 +95,23 @@ class AwsJsonApp:
     FastAPI's routing and middleware (about a fifth of a PutItem's server CPU); every other
     request and the lifespan go to the FastAPI app."""
 
-    def __init__(self, app: FastAPI, routes: dict[str, tuple[Service, PartState]]):
+    def __init__(self, app: FastAPI, routes: dict[str, tuple[Service, PartState]], gate: Gate):
         self.app = app
         self.state = app.state
         self.routes = routes
+        self.gate = gate
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
             body = await _read_body(receive)
-            status, content_type, payload = await self.answer(_header(scope, b"x-amz-target"), body)
+            status, content_type, payload = await self.answer(_header(scope, b"x-amz-target"), body, scope)
             await send({"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode())]})
             await send({"type": "http.response.body", "body": payload})
         else:
             await self.app(scope, receive, send)
 
-    async def answer(self, target: str, body: bytes) -> tuple[int, str, bytes]:
+    async def answer(self, target: str, body: bytes, scope: dict | None = None) -> tuple[int, str, bytes]:
         """One AWS JSON call: (HTTP status, content type, body)."""
         prefix, _, operation = target.partition(".")
         route = self.routes.get(prefix)
@@ -118,16 +121,31 @@ class AwsJsonApp:
         try:
             if state.state != "ready":
                 raise service.errors.ServiceUnavailable()
+            principal = self.gate.authenticate(signed_request(scope, body), service) if self.gate.enabled else None
             handler, req = service.request(operation, body)
+            if principal is not None:
+                client = (scope or {}).get("client") or (None,)
+                self.gate.authorize(principal, service, state.part.context, operation, req, client[0],
+                                    (scope or {}).get("scheme") == "https")
             result = handler(state.part.context, req)
             if inspect.isawaitable(result):
                 result = await result
+        except errors.AuthFailure as exc:
+            if service.content_type.endswith("1.1"):  # JSON 1.1 (Kinesis) names errors bare
+                exc.namespace = ""
+            return _error(exc, service.content_type)
         except errors.AWSError as exc:
             return _error(exc, service.content_type)
         except Exception:
             log.exception("internal error", extra={"target": target})
             return _error(service.errors.InternalServerError(), service.content_type)
         return 200, service.content_type, orjson.dumps(result)
+
+
+def signed_request(scope: dict | None, body: bytes) -> sigv4.Request:
+    scope = scope or {"method": "POST", "headers": []}
+    return sigv4.Request(scope["method"], scope.get("raw_path") or scope.get("path", "/").encode(),
+                         scope.get("query_string", b""), scope["headers"], body)
 
 
 async def _read_body(receive) -> bytes:

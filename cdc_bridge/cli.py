@@ -46,6 +46,14 @@ def add_listener(parser: argparse.ArgumentParser) -> None:
     option(parser, "--port", "CDC_BRIDGE_PORT", default=8000, type=int,
            help="the one port that serves every AWS API of the project, /health and /metrics")
     option(parser, "--region", "CDC_BRIDGE_REGION", default="us-east-1", help="the AWS region shown in every ARN")
+    option(parser, "--credentials-file", "CDC_BRIDGE_CREDENTIALS_FILE",
+           help="users, keys and IAM policies (JSON, see the README's Security section): every AWS call must then be "
+                "signed (SigV4) by one of its keys and allowed by its user's policies "
+                "(unset: <data-dir>/credentials.json when it exists, else any caller is accepted)")
+    parser.add_argument("--allow-anonymous", action="store_true",
+                        default=os.environ.get("CDC_BRIDGE_ALLOW_ANONYMOUS", "") not in ("", "0", "false"),
+                        help="serve a non-loopback --host without credentials (anyone who reaches the port may "
+                             "do anything) [env: CDC_BRIDGE_ALLOW_ANONYMOUS]")
 
 
 def add_tables(parser: argparse.ArgumentParser) -> None:
@@ -208,7 +216,14 @@ def run_server(args) -> int:
     # sooner (DynamoDB Streams visibility p50 -0.3 to -0.6 ms measured, GetRecords polls per
     # change 4.9 -> 3.5).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    app = create_app(parts_of(args, broker))
+    try:
+        gate = access_gate(args)
+    except ValueError as exc:
+        print(f"cdc-bridge: {exc}", file=sys.stderr, flush=True)
+        if broker is not None:
+            broker.stop()
+        return 2
+    app = create_app(parts_of(args, broker), gate)
     print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
     # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
     # reads the client's address); no `server` header (AWS sends none either); one write per response.
@@ -216,6 +231,35 @@ def run_server(args) -> int:
                 lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False, server_header=False,
                 http=JoinedWritesProtocol)
     return 0
+
+
+def access_gate(args):
+    """Who may call: the credentials file's users, or anyone on a loopback address only."""
+    from aws_json.auth import Gate
+    from aws_json.credentials import load
+
+    path = args.credentials_file or (Path(args.data_dir) / "credentials.json" if hasattr(args, "data_dir") else None)
+    if path is not None and (args.credentials_file or Path(path).exists()):
+        credentials = load(Path(path), args.account_id)
+        print(f"cdc-bridge: every AWS call must be signed by a key of {path} "
+              f"({len(credentials.principals)} users)", file=sys.stderr, flush=True)
+        return Gate(credentials, args.region)
+    if not is_loopback(args.host) and not args.allow_anonymous:
+        raise ValueError(f"refusing to serve {args.host} without credentials: anyone who reaches the port could read "
+                         "and change every table. Give --credentials-file (see the README's Security section), or "
+                         "--allow-anonymous if something else guards the port.")
+    return Gate(None, args.region)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def early_broker(args):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from connector.authorization import kinesis_checks, streams_checks
 from connector.catalog import StreamCatalog
 from connector.context import ConnectorContext
 from connector.kinesis_catalog import KinesisCatalog
@@ -18,6 +19,8 @@ from kafka_io.readers import Offsets, ReaderPool
 
 # One Kinesis service: these modules register their operations on kinesis_service.SERVICE.
 KINESIS_MODULES = (kinesis_streams, kinesis_admin, kinesis_records)
+dynamodb_streams.SERVICE.authorization = streams_checks
+kinesis_service.SERVICE.authorization = kinesis_checks
 
 
 class Connector:

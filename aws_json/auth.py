@@ -1,0 +1,46 @@
+"""The port's gate for AWS calls: who signed the request (SigV4 against the credentials file), then
+whether that principal's policies allow what the call does (the service's `authorization` mapping
+names the actions, resources and condition keys; `iam` decides).
+
+Without credentials the gate is open, as before: any signature or none is accepted (the CLI refuses
+that on a non-loopback address unless `--allow-anonymous` is given).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_json import iam, sigv4
+from aws_json.credentials import Credentials, Principal
+from aws_json.protocol import Service
+
+
+class Gate:
+    def __init__(self, credentials: Credentials | None, region: str):
+        self.credentials = credentials
+        self.region = region
+
+    @property
+    def enabled(self) -> bool:
+        return self.credentials is not None
+
+    def authenticate(self, request: sigv4.Request, service: Service) -> Principal | None:
+        if self.credentials is None:
+            return None
+        return sigv4.verify(request, self.credentials, self.region, service.signing_name, time.time()).principal
+
+    def authorize(self, principal: Principal | None, service: Service, context: Any, operation: str, req: dict,
+                  client_ip: str | None, secure: bool) -> None:
+        if principal is None or service.authorization is None:
+            return
+        checks = service.authorization(context, operation, req)
+        iam.authorize(principal, checks, global_conditions(principal, client_ip, secure))
+
+
+def global_conditions(principal: Principal, client_ip: str | None, secure: bool) -> dict[str, list[str]]:
+    conditions = {"aws:principalarn": [principal.arn], "aws:username": [principal.name],
+                  "aws:principaltype": ["User"], "aws:securetransport": [str(secure).lower()]}
+    if client_ip:
+        conditions["aws:sourceip"] = [client_ip]
+    return conditions

@@ -1,0 +1,302 @@
+"""Authentication and IAM policies on a live `cdc-bridge up` with a credentials file, through boto3,
+the AWS CLI and a request signed by hand: every API on the port (DynamoDB, DynamoDB Streams,
+Kinesis) checks who signed and what their policies allow, with AWS's errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+import orjson
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from cdc_bridge.broker import free_port
+from tests.conftest import wait_healthy
+
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+TABLE = "MyTable"
+TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}"
+EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def study_guide_policy(resource) -> dict:
+    """The study guide's first CLI example (its Statement names no Resource; IAM requires one)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:ListStreams", "dynamodb:UpdateTable"],
+        "Resource": resource}]}
+
+
+USERS = {
+    "admin": {"policies": [EVERYTHING]},
+    "guide": {"policies": [study_guide_policy("*")]},
+    "guide-arns": {"policies": [study_guide_policy([TABLE_ARN, f"{TABLE_ARN}/stream/*"])]},
+    "no-puts": {"policies": [EVERYTHING, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": ["dynamodb:Put*", "kinesis:PutRecord*"], "Resource": "*"}]}]},
+    "own-items": {"policies": [{"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": TABLE_ARN,
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["own-items"]}}}]}]},
+    "elsewhere": {"policies": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]}]},
+    "no-policy": {"policies": []},
+}
+
+
+def credentials_file() -> dict:
+    users = [{"name": name, "access_key_id": f"AKID{name.upper().replace('-', '')}",
+              "secret_access_key": f"secret-{name}", **spec} for name, spec in USERS.items()]
+    users[0]["temporary_credentials"] = [
+        {"access_key_id": "ASIAADMIN", "secret_access_key": "temp-secret", "session_token": "session-token",
+         "expiration": "2999-01-01T00:00:00Z"},
+        {"access_key_id": "ASIAEXPIRED", "secret_access_key": "old-secret", "session_token": "old-token",
+         "expiration": "2001-01-01T00:00:00Z"}]
+    return {"users": users}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("auth")
+    path = folder / "credentials.json"
+    path.write_bytes(orjson.dumps(credentials_file()))
+    port = free_port()
+    log = folder / "up.log"
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "cdc_bridge.cli", "up", "--broker", "memory", "--port",
+                                    str(port), "--data-dir", str(folder / "data"), "--credentials-file", str(path)],
+                                   env=env, stdout=out, stderr=out, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, 60, process, log)
+        admin = client("dynamodb", url, "admin")
+        admin.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                           KeySchema=[{"AttributeName": "userId", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "userId", "AttributeType": "S"}],
+                           StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        admin.put_item(TableName=TABLE, Item={"userId": {"S": "123"}})
+        client("kinesis", url, "admin").create_stream(StreamName="clicks", ShardCount=1)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def client(service: str, url: str, user: str | None, **keys):
+    if user is None:
+        return boto3.client(service, endpoint_url=url, region_name=REGION, config=Config(
+            signature_version=UNSIGNED, retries={"max_attempts": 1}))
+    keys = keys or {"aws_access_key_id": f"AKID{user.upper().replace('-', '')}", "aws_secret_access_key": f"secret-{user}"}
+    return boto3.client(service, endpoint_url=url, region_name=REGION,
+                        config=Config(retries={"max_attempts": 1}), **keys)
+
+
+def error_of(call) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as info:
+        call()
+    error = info.value.response["Error"]
+    return error["Code"], error["Message"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def stream_arn(url: str) -> str:
+    return client("dynamodb", url, "admin").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+
+
+def test_a_signed_caller_allowed_by_its_policy_works_on_every_api(server):
+    url, _ = server
+    assert client("dynamodb", url, "admin").get_item(TableName=TABLE, Key={"userId": {"S": "123"}})["Item"]
+    streams = client("dynamodbstreams", url, "admin")
+    shards = streams.describe_stream(StreamArn=stream_arn(url))["StreamDescription"]["Shards"]
+    assert shards
+    kinesis = client("kinesis", url, "admin")
+    kinesis.get_waiter("stream_exists").wait(StreamName="clicks", WaiterConfig={"Delay": 0.2})
+    assert kinesis.put_record(StreamName="clicks", PartitionKey="k", Data=b"x")["SequenceNumber"]
+
+
+def test_unknown_keys_bad_signatures_and_unsigned_calls_get_awss_errors(server):
+    url, _ = server
+    assert error_of(lambda: client("dynamodb", url, "x", aws_access_key_id="AKIDNOBODY",
+                                   aws_secret_access_key="s").list_tables()) == (
+        "UnrecognizedClientException", "The security token included in the request is invalid.", 400)
+    code, message, status = error_of(lambda: client("dynamodb", url, "x", aws_access_key_id="AKIDADMIN",
+                                                    aws_secret_access_key="wrong").list_tables())
+    assert (code, status) == ("InvalidSignatureException", 400)
+    assert message.startswith("The request signature we calculated does not match the signature you provided.")
+    assert error_of(lambda: client("dynamodb", url, None).list_tables()) == (
+        "MissingAuthenticationTokenException", "Request is missing Authentication Token", 400)
+    code, _, _ = error_of(lambda: client("kinesis", url, None).list_streams())
+    assert code == "MissingAuthenticationTokenException"
+
+
+def test_the_raw_error_type_is_in_awss_namespace_for_dynamodb_and_bare_for_kinesis(server):
+    url, _ = server
+    for target, content_type, expected in (
+            ("DynamoDB_20120810.ListTables", "application/x-amz-json-1.0",
+             "com.amazon.coral.service#MissingAuthenticationTokenException"),
+            ("Kinesis_20131202.ListStreams", "application/x-amz-json-1.1", "MissingAuthenticationTokenException")):
+        request = urllib.request.Request(url + "/", data=b"{}", method="POST",
+                                         headers={"X-Amz-Target": target, "Content-Type": content_type})
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(request, timeout=10)
+        assert info.value.code == 400
+        assert json.loads(info.value.read())["__type"] == expected
+
+
+def test_temporary_credentials_sign_with_their_session_token_until_they_expire(server):
+    url, _ = server
+    temporary = client("dynamodb", url, "admin", aws_access_key_id="ASIAADMIN", aws_secret_access_key="temp-secret",
+                       aws_session_token="session-token")
+    assert TABLE in temporary.list_tables()["TableNames"]
+    expired = client("dynamodb", url, "admin", aws_access_key_id="ASIAEXPIRED", aws_secret_access_key="old-secret",
+                     aws_session_token="old-token")
+    assert error_of(expired.list_tables) == (
+        "ExpiredTokenException", "The security token included in the request is expired", 400)
+
+
+@pytest.mark.parametrize("user", ["guide", "guide-arns"])
+def test_the_study_guides_policy_allows_streams_metadata_and_update_table_only(server, user):
+    url, _ = server
+    arn = stream_arn(url)
+    streams = client("dynamodbstreams", url, user)
+    listed = streams.list_streams(TableName=TABLE) if user == "guide-arns" else streams.list_streams()
+    assert arn in [s["StreamArn"] for s in listed["Streams"]]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    client("dynamodb", url, user).update_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST")
+    principal = f"arn:aws:iam::{ACCOUNT}:user/{user}"
+    assert error_of(lambda: client("dynamodb", url, user).put_item(TableName=TABLE, Item={"userId": {"S": "9"}})) == (
+        "AccessDeniedException",
+        f"User: {principal} is not authorized to perform: dynamodb:PutItem on resource: {TABLE_ARN} "
+        "because no identity-based policy allows the dynamodb:PutItem action", 400)
+    iterator = client("dynamodbstreams", url, "admin").get_shard_iterator(
+        StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    code, message, _ = error_of(lambda: streams.get_records(ShardIterator=iterator))
+    assert code == "AccessDeniedException"
+    assert message == (f"User: {principal} is not authorized to perform: dynamodb:GetRecords on resource: {arn} "
+                       "because no identity-based policy allows the dynamodb:GetRecords action")
+    # nothing was written by the refused call
+    assert "Item" not in client("dynamodb", url, "admin").get_item(TableName=TABLE, Key={"userId": {"S": "9"}})
+
+
+def test_an_explicit_deny_beats_an_allow_on_dynamodb_and_kinesis(server):
+    url, _ = server
+    code, message, _ = error_of(lambda: client("dynamodb", url, "no-puts").put_item(
+        TableName=TABLE, Item={"userId": {"S": "1"}}))
+    assert code == "AccessDeniedException" and message.endswith("with an explicit deny in an identity-based policy")
+    assert client("dynamodb", url, "no-puts").get_item(TableName=TABLE, Key={"userId": {"S": "123"}})["Item"]
+    code, message, _ = error_of(lambda: client("kinesis", url, "no-puts").put_record(
+        StreamName="clicks", PartitionKey="k", Data=b"x"))
+    assert code == "AccessDeniedException"
+    assert f"kinesis:PutRecord on resource: arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks" in message
+
+
+def test_leading_keys_limit_a_user_to_their_own_partition(server):
+    url, _ = server
+    own = client("dynamodb", url, "own-items")
+    own.put_item(TableName=TABLE, Item={"userId": {"S": "own-items"}, "note": {"S": "mine"}})
+    assert own.get_item(TableName=TABLE, Key={"userId": {"S": "own-items"}})["Item"]["note"] == {"S": "mine"}
+    code, _, _ = error_of(lambda: own.get_item(TableName=TABLE, Key={"userId": {"S": "123"}}))
+    assert code == "AccessDeniedException"
+
+
+def test_source_ip_conditions_see_the_callers_address(server):
+    url, _ = server
+    code, _, _ = error_of(lambda: client("dynamodb", url, "elsewhere").list_tables())
+    assert code == "AccessDeniedException"
+    assert error_of(lambda: client("dynamodb", url, "no-policy").list_tables())[0] == "AccessDeniedException"
+
+
+def test_the_aws_cli_signs_and_is_checked_like_any_sdk(server):
+    url, _ = server
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIDGUIDE", "AWS_SECRET_ACCESS_KEY": "secret-guide",
+           "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": url, "AWS_MAX_ATTEMPTS": "1"}
+    listed = subprocess.run(["aws", "dynamodbstreams", "list-streams"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["Streams"]
+    put = subprocess.run(["aws", "dynamodb", "put-item", "--table-name", TABLE, "--item", '{"userId": {"S": "cli"}}'],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert put.returncode != 0 and "AccessDeniedException" in put.stderr
+
+
+def test_a_request_signed_by_hand_following_the_specification(server):
+    """SigV4 from its published steps, without botocore: canonical request, string to sign,
+    signing key, signature."""
+    url, _ = server
+    host = url.removeprefix("http://")
+    body = b"{}"
+    now = dt.datetime.now(dt.UTC)
+    amz_date, date = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {"content-type": "application/x-amz-json-1.0", "host": host, "x-amz-date": amz_date,
+               "x-amz-target": "DynamoDB_20120810.ListTables"}
+    signed = ";".join(sorted(headers))
+    canonical = "\n".join(["POST", "/", "", "".join(f"{k}:{headers[k]}\n" for k in sorted(headers)), signed,
+                           hashlib.sha256(body).hexdigest()])
+    scope = f"{date}/{REGION}/dynamodb/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = b"AWS4" + b"secret-admin"
+    for part in (date, REGION, "dynamodb", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    authorization = f"AWS4-HMAC-SHA256 Credential=AKIDADMIN/{scope}, SignedHeaders={signed}, Signature={signature}"
+    request = urllib.request.Request(url + "/", data=body, method="POST",
+                                     headers={**{k: v for k, v in headers.items() if k != "host"},
+                                              "Authorization": authorization})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert TABLE in json.loads(response.read())["TableNames"]
+
+
+def test_health_stays_open_without_a_signature(server):
+    url, _ = server
+    with urllib.request.urlopen(url + "/health", timeout=10) as response:
+        assert json.loads(response.read())["status"] == "ready"
+
+
+def test_a_non_loopback_address_without_credentials_is_refused_unless_allowed(tmp_path):
+    port = free_port()
+    refused = subprocess.run([sys.executable, "-m", "cdc_bridge.cli", "table-api", "--host", "0.0.0.0", "--port",
+                              str(port), "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2
+    assert "refusing to serve 0.0.0.0 without credentials" in refused.stderr
+    allowed = subprocess.Popen([sys.executable, "-m", "cdc_bridge.cli", "table-api", "--host", "0.0.0.0", "--port",
+                                str(port), "--data-dir", str(tmp_path), "--allow-anonymous"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", 30, allowed)
+    finally:
+        allowed.terminate()
+        allowed.wait(30)
+
+
+def test_a_broken_credentials_file_stops_the_start_naming_the_entry(tmp_path):
+    path = tmp_path / "credentials.json"
+    path.write_text('{"users": [{"name": "x", "access_key_id": "A"}]}')
+    result = subprocess.run([sys.executable, "-m", "cdc_bridge.cli", "table-api", "--port", str(free_port()),
+                             "--data-dir", str(tmp_path), "--credentials-file", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "users[0]: 'secret_access_key' must be a non-empty string" in result.stderr
+
+
+def test_time_skew_beyond_fifteen_minutes_is_refused(server):
+    url, _ = server
+    from unittest import mock
+
+    later = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=20)
+    dynamodb = client("dynamodb", url, "admin")
+    with mock.patch("botocore.auth.datetime.datetime") as clock:
+        clock.utcnow.return_value = later
+        clock.now.return_value = later
+        clock.strptime = dt.datetime.strptime
+        code, message, _ = error_of(dynamodb.list_tables)
+    assert code == "InvalidSignatureException" and message.startswith("Signature expired:")
+    time.sleep(0)  # the server's clock is the real one: nothing else to wait for
