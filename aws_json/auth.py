@@ -8,6 +8,9 @@ that on a non-loopback address unless `--allow-anonymous` is given).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import time
 from typing import Any
 
@@ -16,10 +19,29 @@ from aws_json.credentials import Credentials, Principal
 from aws_json.protocol import Service
 
 
+OPEN_PATHS = ("/health",)
+
+
 class Gate:
-    def __init__(self, credentials: Credentials | None, region: str):
+    """`basic_auth`: the HTTP routes beyond `POST /` (/metrics, the schema registry) need HTTP basic
+    auth with an access key id and its secret; `/health` stays open."""
+
+    def __init__(self, credentials: Credentials | None, region: str, basic_auth: bool = False):
         self.credentials = credentials
         self.region = region
+        self.basic_auth = basic_auth and credentials is not None
+
+    def admits_basic(self, path: str, authorization: str) -> bool:
+        if not self.basic_auth or path in OPEN_PATHS:
+            return True
+        scheme, _, encoded = authorization.partition(" ")
+        try:
+            access_key_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        key = self.credentials.key(access_key_id)
+        return (scheme.lower() == "basic" and key is not None and key.session_token is None
+                and hmac.compare_digest(secret.encode(), key.secret_access_key.encode()))
 
     @property
     def enabled(self) -> bool:

@@ -108,6 +108,11 @@ class AwsJsonApp:
             await send({"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode())]})
             await send({"type": "http.response.body", "body": payload})
+        elif scope["type"] == "http" and not self.gate.admits_basic(scope["path"], _header(scope, b"authorization")):
+            # /metrics and the schema registry: their clients cannot sign, they send HTTP basic auth
+            await send({"type": "http.response.start", "status": 401, "headers": [
+                (b"www-authenticate", b'Basic realm="cdc-bridge"'), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
         else:
             await self.app(scope, receive, send)
 

@@ -54,6 +54,11 @@ def add_listener(parser: argparse.ArgumentParser) -> None:
                         default=os.environ.get("CDC_BRIDGE_ALLOW_ANONYMOUS", "") not in ("", "0", "false"),
                         help="serve a non-loopback --host without credentials (anyone who reaches the port may "
                              "do anything) [env: CDC_BRIDGE_ALLOW_ANONYMOUS]")
+    parser.add_argument("--http-basic-auth", action="store_true",
+                        default=os.environ.get("CDC_BRIDGE_HTTP_BASIC_AUTH", "") not in ("", "0", "false"),
+                        help="with --credentials-file: /metrics and the schema registry's routes need HTTP basic auth "
+                             "(an access key id and its secret: Prometheus and registry clients cannot sign); "
+                             "/health stays open [env: CDC_BRIDGE_HTTP_BASIC_AUTH]")
 
 
 def add_tables(parser: argparse.ArgumentParser) -> None:
@@ -243,7 +248,9 @@ def access_gate(args):
         credentials = load(Path(path), args.account_id)
         print(f"cdc-bridge: every AWS call must be signed by a key of {path} "
               f"({len(credentials.principals)} users)", file=sys.stderr, flush=True)
-        return Gate(credentials, args.region)
+        return Gate(credentials, args.region, basic_auth=args.http_basic_auth)
+    if args.http_basic_auth:
+        raise ValueError("--http-basic-auth checks the keys of --credentials-file: give one")
     if not is_loopback(args.host) and not args.allow_anonymous:
         raise ValueError(f"refusing to serve {args.host} without credentials: anyone who reaches the port could read "
                          "and change every table. Give --credentials-file (see the README's Security section), or "

@@ -4,6 +4,7 @@ Kinesis) checks who signed and what their policies allow, with AWS's errors."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -74,7 +75,8 @@ def server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "cdc_bridge.cli", "up", "--broker", "memory", "--port",
-                                    str(port), "--data-dir", str(folder / "data"), "--credentials-file", str(path)],
+                                    str(port), "--data-dir", str(folder / "data"), "--credentials-file", str(path),
+                                    "--http-basic-auth"],
                                    env=env, stdout=out, stderr=out, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -259,6 +261,26 @@ def test_health_stays_open_without_a_signature(server):
     url, _ = server
     with urllib.request.urlopen(url + "/health", timeout=10) as response:
         assert json.loads(response.read())["status"] == "ready"
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/subjects"])
+def test_metrics_and_the_schema_registry_take_http_basic_auth(server, path):
+    url, _ = server
+
+    def get(user: str | None, secret: str = "") -> int:
+        headers = {}
+        if user:
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url + path, headers=headers), timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert get(None) == 401
+    assert get("AKIDADMIN", "wrong") == 401
+    assert get("AKIDNOBODY", "secret-admin") == 401
+    assert get("AKIDADMIN", "secret-admin") == 200
 
 
 def test_a_non_loopback_address_without_credentials_is_refused_unless_allowed(tmp_path):
