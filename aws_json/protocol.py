@@ -22,6 +22,7 @@ import botocore.loaders
 import orjson
 
 from aws_json import errors
+from aws_json.limits import may_nest_deeper, nesting_exceeds
 
 log = logging.getLogger("cdc_bridge.protocol")
 
@@ -30,6 +31,7 @@ Handler = Callable[[Any, dict], Awaitable[dict] | dict]
 # Shapes validated by their own module (values.py), not member by member: a 400 KB item would
 # otherwise be walked twice.
 OPAQUE_SHAPES = frozenset({"AttributeValue"})
+NESTING_TOO_DEEP = "Nesting Levels have exceeded supported limits"
 
 
 class Service:
@@ -71,6 +73,8 @@ class Service:
             raise self.errors.SerializationException("Start of structure or map found where not expected.")
         if not isinstance(req, dict):
             raise self.errors.SerializationException("Start of structure or map found where not expected.")
+        if may_nest_deeper(body) and nesting_exceeds(req):  # deeper than any valid request (limits.py)
+            raise self.errors.ValidationException(NESTING_TOO_DEEP)
         input_shape = self.model["operations"][name].get("input")
         if input_shape:
             problems = [
@@ -145,12 +149,14 @@ def _check_structure(shapes, shape, value, path):
         return [_wrong_type(path, "structure")]
     problems = []
     members = shape["members"]
+    for name in [n for n, v in value.items() if v is None]:
+        del value[name]  # AWS reads a null member as an absent one; operations then see only real values
     for name in shape.get("required", ()):
         if value.get(name) is None:
             problems.append(_violation(None, _member_path(path, name), "not be null"))
     for name, item in value.items():
         member = members.get(name)
-        if member is None or item is None:
+        if member is None:
             continue  # AWS ignores unknown members
         problems += validate(shapes, member["shape"], item, _member_path(path, name))
     return problems
@@ -199,7 +205,10 @@ def _check_string(shapes, shape, value, path):
 
 @lru_cache(maxsize=None)
 def _pattern(pattern: str) -> re.Pattern:
-    return re.compile(pattern, re.DOTALL)
+    try:
+        return re.compile(pattern, re.DOTALL)
+    except re.error:  # syntax Python lacks, e.g. \p{L} in Lambda's tag keys: unchecked rather than a 500
+        return re.compile(".*", re.DOTALL)
 
 
 def _check_number(shapes, shape, value, path):

@@ -32,6 +32,19 @@ class EnvDefault(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class EnvAppend(argparse.Action):
+    """A repeatable option whose first values come from an environment variable, one per line;
+    the command line's come after them (and so win where a later value overrides an earlier)."""
+
+    def __init__(self, envvar: str, **kwargs):
+        default = [line for line in os.environ.get(envvar, "").splitlines() if line.strip()]
+        kwargs["help"] = f"{kwargs.get('help', '')} [env: {envvar}, one per line]"
+        super().__init__(default=default, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, [*getattr(namespace, self.dest), values])
+
+
 def option(parser: argparse.ArgumentParser, flag: str, envvar: str, **kwargs) -> None:
     parser.add_argument(flag, action=EnvDefault, envvar=envvar, **kwargs)
 
@@ -46,6 +59,9 @@ def add_listener(parser: argparse.ArgumentParser) -> None:
     option(parser, "--port", "CDC_BRIDGE_PORT", default=8000, type=int,
            help="the one port that serves every AWS API of the project, /health and /metrics")
     option(parser, "--region", "CDC_BRIDGE_REGION", default="us-east-1", help="the AWS region shown in every ARN")
+    option(parser, "--tls-cert", "CDC_BRIDGE_TLS_CERT",
+           help="serve HTTPS with this certificate (PEM, the chain after the server's certificate); needs --tls-key")
+    option(parser, "--tls-key", "CDC_BRIDGE_TLS_KEY", help="the private key (PEM) of --tls-cert")
     option(parser, "--credentials-file", "CDC_BRIDGE_CREDENTIALS_FILE",
            help="users, keys and IAM policies (JSON, see the README's Security section): every AWS call must then be "
                 "signed (SigV4) by one of its keys and allowed by its user's policies "
@@ -59,6 +75,15 @@ def add_listener(parser: argparse.ArgumentParser) -> None:
                         help="with --credentials-file: /metrics and the schema registry's routes need HTTP basic auth "
                              "(an access key id and its secret: Prometheus and registry clients cannot sign); "
                              "/health stays open [env: CDC_BRIDGE_HTTP_BASIC_AUTH]")
+
+
+def add_kafka_client(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kafka-config", action=EnvAppend, envvar="CDC_BRIDGE_KAFKA_CONFIG", metavar="KEY=VALUE",
+                        help="a librdkafka setting for every Kafka client (e.g. security.protocol=SASL_SSL, "
+                             "sasl.username=...), repeatable; wins over --kafka-config-file")
+    option(parser, "--kafka-config-file", "CDC_BRIDGE_KAFKA_CONFIG_FILE", metavar="PATH",
+           help="librdkafka settings for every Kafka client from a Java properties file (a managed Kafka "
+                "service's client.properties)")
 
 
 def add_tables(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tables(up)
     option(up, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS",
            help="use this Kafka cluster instead of starting one")
+    add_kafka_client(up)
     add_broker_choice(up)
     add_connector(up)
     add_common(up)
@@ -120,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tables(table_api)
     option(table_api, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", required=False,
            help="the Kafka cluster change events go to")
+    add_kafka_client(table_api)
     add_common(table_api)
 
     connector = commands.add_parser("connector", help="run the connector alone (DynamoDB Streams and Kinesis APIs) against a given Kafka",
@@ -127,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and the Kinesis Data Streams API over Kafka topics.")
     add_listener(connector)
     option(connector, "--kafka-bootstrap-servers", "KAFKA_BOOTSTRAP_SERVERS", help="the Kafka cluster to read")
+    add_kafka_client(connector)
     option(connector, "--account-id", "CDC_BRIDGE_ACCOUNT_ID", default="000000000000",
            help="the AWS account id shown in Kinesis stream ARNs")
     option(connector, "--data-dir", "CDC_BRIDGE_DATA_DIR", default="./data",
@@ -205,6 +233,10 @@ SWITCH_INTERVAL_S = 0.001
 def run_server(args) -> int:
     from cdc_bridge import data_dir
 
+    problem = transport_problem(args)
+    if problem:
+        print(f"cdc-bridge: {problem}", file=sys.stderr, flush=True)
+        return 2
     try:  # before any part opens anything in it
         data_dir.prepare(Path(args.data_dir))
     except data_dir.DataDirError as exc:
@@ -214,6 +246,7 @@ def run_server(args) -> int:
     import uvicorn
 
     from aws_json.http_protocol import JoinedWritesProtocol
+    from aws_json.screen import Screen
     from aws_json.server import create_app
 
     # Several threads share the GIL here (the HTTP loop, request workers, the publisher, Kafka
@@ -228,14 +261,59 @@ def run_server(args) -> int:
         if broker is not None:
             broker.stop()
         return 2
-    app = create_app(parts_of(args, broker), gate)
-    print(f"cdc-bridge listening on http://{args.host}:{args.port} (health: /health)", file=sys.stderr, flush=True)
+    # Browser guard and body limit before anything else reads the request (aws_json/screen.py).
+    app = Screen(create_app(parts_of(args, broker), gate), listen_host=args.host)
+    print(f"cdc-bridge listening on {public_url(args)} (health: /health)", file=sys.stderr, flush=True)
     # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
     # reads the client's address); no `server` header (AWS sends none either); one write per response.
     uvicorn.run(app, host=args.host, port=int(args.port), log_level="warning", access_log=False,
                 lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False, server_header=False,
-                http=JoinedWritesProtocol)
+                http=JoinedWritesProtocol, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
     return 0
+
+
+def public_url(args) -> str:
+    return f"{'https' if args.tls_cert else 'http'}://{args.host}:{args.port}"
+
+
+def transport_problem(args) -> str | None:
+    """What is wrong with the TLS and Kafka client options (None: nothing), said before anything
+    starts; the Kafka settings are then in force for every client of the process."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return "--tls-cert and --tls-key go together"
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path and not Path(path).is_file():
+            return f"{flag} {path}: no such file"
+    if args.tls_cert:
+        problem = tls_problem(args.tls_cert, args.tls_key)
+        if problem:
+            return problem
+    return kafka_config_problem(args)
+
+
+def tls_problem(cert: str, key: str) -> str | None:
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        return f"--tls-cert/--tls-key: cannot load the certificate and key: {exc}"
+    return None
+
+
+def kafka_config_problem(args) -> str | None:
+    from kafka_io.client import use_connection_config
+    from kafka_io.properties import BadSetting, load
+
+    try:
+        use_connection_config(load(args.kafka_config, args.kafka_config_file))
+    except OSError as exc:
+        return f"--kafka-config-file: {exc}"
+    except BadSetting as exc:
+        return f"--kafka-config {exc}"
+    except ValueError as exc:
+        return f"Kafka client settings (--kafka-config, --kafka-config-file): {exc}"
+    return None
 
 
 def access_gate(args):
@@ -251,22 +329,13 @@ def access_gate(args):
         return Gate(credentials, args.region, basic_auth=args.http_basic_auth)
     if args.http_basic_auth:
         raise ValueError("--http-basic-auth checks the keys of --credentials-file: give one")
+    from aws_json.browser_guard import is_loopback
+
     if not is_loopback(args.host) and not args.allow_anonymous:
         raise ValueError(f"refusing to serve {args.host} without credentials: anyone who reaches the port could read "
                          "and change every table. Give --credentials-file (see the README's Security section), or "
                          "--allow-anonymous if something else guards the port.")
     return Gate(None, args.region)
-
-
-def is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def early_broker(args):
@@ -297,7 +366,7 @@ def parts_of(args, broker=None) -> list:
             region=args.region,
             account_id=args.account_id,
             kafka_bootstrap_servers=args.kafka_bootstrap_servers,
-            public_url=f"http://{args.host}:{args.port}",
+            public_url=public_url(args),
             schema_registry_url=args.schema_registry_url,
             stream_shards=int(args.stream_shards),
             stream_retention_hours=float(args.stream_retention_hours),

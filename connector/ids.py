@@ -10,6 +10,7 @@ import binascii
 import bisect
 import hashlib
 import hmac
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,7 @@ PARTITION_UNIT = 10**20
 MAX_EPOCHS = 10**5
 MAX_PARTITIONS = 10**5
 MAX_OFFSET = 10**20  # a Kafka offset is a signed 64-bit integer: below 10**19
+MAX_TIMESTAMP_S = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment ISO 8601 and datetime can write
 SHARD_ID = re.compile(r"shardId-([0-9]{20})-([0-9a-f]{8})")
 
 
@@ -99,16 +101,22 @@ class ShardIterator:
 def timestamp_ms(value: float | str) -> int:
     """A JSON timestamp (epoch seconds, or an ISO 8601 string, as botocore sends either) in epoch
     milliseconds; InvalidIdentifier for a string that is neither."""
-    if isinstance(value, str):
-        try:
-            return round(float(value) * 1000)
-        except ValueError:
-            pass
-        try:
-            return round(datetime.fromisoformat(value).timestamp() * 1000)
-        except ValueError:
-            raise InvalidIdentifier(value) from None
-    return round(value * 1000)
+    try:
+        seconds = _seconds(value)
+    except (ValueError, OverflowError, OSError):  # not a time, or one no clock can hold
+        raise InvalidIdentifier(str(value)) from None
+    if not math.isfinite(seconds) or abs(seconds) > MAX_TIMESTAMP_S:
+        raise InvalidIdentifier(str(value))
+    return round(seconds * 1000)
+
+
+def _seconds(value: float | str) -> float:
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        return datetime.fromisoformat(value).timestamp()
 
 
 def _signature(secret: bytes, body: str) -> str:

@@ -2,6 +2,10 @@
 topics, produce, read a partition's last record, and tail a topic from the beginning. The
 `kafka_io` package is the only one in the project that imports confluent-kafka.
 
+Every client of the process is made here, from the base settings below plus the connection
+settings the operator gave (`use_connection_config`: SASL, SSL, client.id..., for a managed
+cluster), so that no client can miss them.
+
 Correct on Apache Kafka and on the embedded broker (../shared/kafka-broker-notes.md): the end of
 a partition is found by fetching to PARTITION_EOF, never by trusting ListOffsets alone.
 """
@@ -39,6 +43,47 @@ READER_CONFIG = {
 
 TAIL_FETCH_WAIT_MS = 250
 
+# Settings the bridge's guarantees rest on (exactly-once publishing, readers that never join a
+# group or commit, one bootstrap option): an operator's connection settings may not change them.
+OWN_SETTINGS = frozenset({
+    "bootstrap.servers", "group.id", "enable.idempotence", "acks", "message.timeout.ms",
+    "enable.auto.commit", "enable.partition.eof", "auto.offset.reset", "isolation.level",
+})
+
+# The operator's librdkafka settings, applied to every client made from now on (see module docstring).
+_connection: dict[str, str] = {}
+
+
+def use_connection_config(config: dict[str, str]) -> None:
+    """Apply `config` to every producer, consumer and admin client made from now on. Raises
+    ValueError, saying which setting and why, when librdkafka refuses it or it is one of ours."""
+    ours = sorted(OWN_SETTINGS & config.keys())
+    if ours:
+        raise ValueError(f"{', '.join(ours)}: set by cdc-bridge itself and cannot be overridden")
+    _try_every_client(config)
+    _connection.clear()
+    _connection.update(config)
+
+
+def _try_every_client(config: dict[str, str]) -> None:
+    """Make each kind of client once, unconnected: librdkafka checks names, values and files
+    (certificates, keys) when a client is created, so a mistake shows at start, not at first use."""
+    try:
+        Producer({**config, "logger": _QUIET}).flush(0)
+        Consumer({**config, "group.id": "cdc-bridge-config-check", "logger": _QUIET}).close()
+        AdminClient({**config, "logger": _QUIET})
+    except (KafkaException, ValueError, TypeError) as exc:
+        raise ValueError(str(exc.args[0]) if exc.args else str(exc)) from None
+
+
+def with_connection(config: dict) -> dict:
+    """A client's settings with the operator's connection settings added."""
+    return {**config, **_connection}
+
+
+def new_consumer(config: dict) -> Consumer:
+    return Consumer(with_connection(config))
+
 MISSING = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
 
 
@@ -68,29 +113,25 @@ def record_of(message: Message) -> Record:
 class Kafka:
     def __init__(self, bootstrap_servers: str):
         self.bootstrap_servers = bootstrap_servers
-        self.admin = AdminClient({"bootstrap.servers": bootstrap_servers, "logger": _QUIET})
+        self.admin = AdminClient(with_connection({"bootstrap.servers": bootstrap_servers, "logger": _QUIET}))
 
     def producer(self, **config) -> Producer:
         """An idempotent producer: per partition, records land once and in order, also when
         librdkafka retries across a broker outage (message.timeout.ms=0: never give up)."""
-        return Producer(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 1,
-                "message.timeout.ms": 0,
-                "message.max.bytes": MAX_MESSAGE_BYTES,
-                "logger": _QUIET,
-                **config,
-            }
-        )
+        return Producer(with_connection({
+            "bootstrap.servers": self.bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 1,
+            "message.timeout.ms": 0,
+            "message.max.bytes": MAX_MESSAGE_BYTES,
+            "logger": _QUIET,
+            **config,
+        }))
 
     def reader(self, **config) -> Consumer:
-        return Consumer(
-            {"bootstrap.servers": self.bootstrap_servers, "group.id": f"cdc-bridge-reader-{uuid.uuid4().hex}",
-             **READER_CONFIG, **config}
-        )
+        return new_consumer({"bootstrap.servers": self.bootstrap_servers,
+                             "group.id": f"cdc-bridge-reader-{uuid.uuid4().hex}", **READER_CONFIG, **config})
 
     def topics(self, timeout_s: float = 10.0) -> dict[str, int]:
         """Existing topics and their partition counts (raises when the cluster does not answer)."""

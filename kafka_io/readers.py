@@ -26,9 +26,9 @@ import threading
 import time
 from collections import OrderedDict, deque
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
-from kafka_io.client import MISSING, READER_CONFIG, Kafka, read_to_end
+from kafka_io.client import MISSING, READER_CONFIG, Kafka, new_consumer, read_to_end
 
 log = logging.getLogger("cdc_bridge.kafka.readers")
 
@@ -61,7 +61,7 @@ class PartitionReader:
 
     def __init__(self, bootstrap_servers: str, fetch_wait: int):
         self.fetch_wait = fetch_wait
-        self.consumer = Consumer({
+        self.consumer = new_consumer({
             "bootstrap.servers": bootstrap_servers,
             "group.id": "cdc-bridge-connector",  # never joined or committed: partitions are assigned
             **READER_CONFIG,
@@ -178,8 +178,8 @@ class ReaderPool:
         self.discarded: set[str] = set()  # deleted topics: their readers are closed, not kept
         self.ends: dict[tuple[str, int], int] = {}  # the highest end each partition was seen to have
         self.ends_seen: dict[tuple[str, int], float] = {}  # when (monotonic) that end was last confirmed
-        self.lookup = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "cdc-bridge-connector",
-                                **READER_CONFIG})  # ListOffsets only: never assigned
+        self.lookup = new_consumer({"bootstrap.servers": bootstrap_servers, "group.id": "cdc-bridge-connector",
+                                    **READER_CONFIG})  # ListOffsets only: never assigned
         self.wait_floors: dict[tuple[str, int], int] = {}  # raised where a reader went unanswered
         self.stopping = threading.Event()
         self.parker = threading.Thread(target=self._park_idle, name="reader-parker", daemon=True)

@@ -23,6 +23,7 @@ from connector.ids import (
     parse_shard_id,
     sequence_number,
     shard_id,
+    timestamp_ms,
 )
 
 KAFKA_OFFSETS = st.integers(min_value=0, max_value=2**63 - 1)  # a Kafka offset is a signed 64-bit int
@@ -330,3 +331,14 @@ def test_the_epoch_is_signed_too():
     forged_body = ShardIterator("arn", 0, 5, 1, epoch=1).encode(SECRET).partition(".")[0]
     with pytest.raises(InvalidIdentifier):
         ShardIterator.decode(f"{forged_body}.{old.partition('.')[2]}", SECRET)
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, "1e999", "-inf", "nan", float("nan"), "99999-01-01", 10**30])
+def test_a_timestamp_no_clock_can_hold_is_an_invalid_identifier_not_a_crash(value):
+    with pytest.raises(InvalidIdentifier):
+        timestamp_ms(value)
+
+
+def test_timestamps_in_seconds_or_iso_8601_become_milliseconds():
+    assert timestamp_ms(1_700_000_000.5) == timestamp_ms("1700000000.5") == 1_700_000_000_500
+    assert timestamp_ms("2023-11-14T22:13:20+00:00") == 1_700_000_000_000
