@@ -16,19 +16,26 @@ from typing import Any
 
 from aws_json import iam, sigv4
 from aws_json.credentials import Credentials, Principal
+from aws_json.errors import AccessDeniedException
 from aws_json.protocol import Service
 
 
 OPEN_PATHS = ("/health",)
+# Calls that name a resource by its ARN, where AWS refuses one of another account or region
+TAGGING = frozenset({"TagResource", "UntagResource", "ListTagsOfResource", "ListTagsForResource", "AddTagsToStream",
+                     "RemoveTagsFromStream", "ListTagsForStream"})
+ARN_MEMBERS = ("ResourceArn", "ResourceARN", "StreamARN")
 
 
 class Gate:
     """`basic_auth`: the HTTP routes beyond `POST /` (/metrics, the schema registry) need HTTP basic
     auth with an access key id and its secret; `/health` stays open."""
 
-    def __init__(self, credentials: Credentials | None, region: str, basic_auth: bool = False):
+    def __init__(self, credentials: Credentials | None, region: str, basic_auth: bool = False,
+                 account_id: str | None = None):
         self.credentials = credentials
         self.region = region
+        self.account_id = account_id
         self.basic_auth = basic_auth and credentials is not None
 
     def admits_basic(self, path: str, authorization: str) -> bool:
@@ -54,10 +61,25 @@ class Gate:
 
     def authorize(self, principal: Principal | None, service: Service, context: Any, operation: str, req: dict,
                   client_ip: str | None, secure: bool) -> None:
+        if operation in TAGGING:
+            self.refuse_foreign_arn(principal, service, operation, req)
         if principal is None or service.authorization is None:
             return
         checks = service.authorization(context, operation, req)
         iam.authorize(principal, checks, global_conditions(principal, client_ip, secure))
+
+
+    def refuse_foreign_arn(self, principal: Principal | None, service: Service, operation: str, req: dict) -> None:
+        """A tagging call on an ARN of another account or region: AWS answers AccessDeniedException (no
+        resource-based policy there lets this caller in), whatever the caller's own policies say."""
+        arn = next((req[m] for m in ARN_MEMBERS if isinstance(req.get(m), str)), None)
+        parts = arn.split(":", 5) if arn else []
+        if self.account_id is None or len(parts) != 6 or (parts[3], parts[4]) == (self.region, self.account_id):
+            return
+        caller = principal.arn if principal else f"arn:aws:iam::{self.account_id}:root"
+        action = f"{service.signing_name}:{operation}"
+        raise AccessDeniedException(f"User: {caller} is not authorized to perform: {action} on resource: {arn} "
+                                    f"because no resource-based policy allows the {action} action")
 
 
 def global_conditions(principal: Principal, client_ip: str | None, secure: bool) -> dict[str, list[str]]:

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 
 from aws_json import errors, sigv4
-from aws_json.auth import Gate
+from aws_json.auth import TAGGING, Gate
 from aws_json.protocol import Service, error_body
 
 log = logging.getLogger("cdc_bridge.server")
@@ -128,7 +128,7 @@ class AwsJsonApp:
                 raise service.errors.ServiceUnavailable()
             principal = self.gate.authenticate(signed_request(scope, body), service) if self.gate.enabled else None
             handler, req = service.request(operation, body)
-            if principal is not None:
+            if principal is not None or operation in TAGGING:
                 client = (scope or {}).get("client") or (None,)
                 self.gate.authorize(principal, service, state.part.context, operation, req, client[0],
                                     (scope or {}).get("scheme") == "https")

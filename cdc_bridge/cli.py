@@ -326,7 +326,7 @@ def access_gate(args):
         credentials = load(Path(path), args.account_id)
         print(f"cdc-bridge: every AWS call must be signed by a key of {path} "
               f"({len(credentials.principals)} users)", file=sys.stderr, flush=True)
-        return Gate(credentials, args.region, basic_auth=args.http_basic_auth)
+        return Gate(credentials, args.region, basic_auth=args.http_basic_auth, account_id=args.account_id)
     if args.http_basic_auth:
         raise ValueError("--http-basic-auth checks the keys of --credentials-file: give one")
     from aws_json.browser_guard import is_loopback
@@ -335,7 +335,7 @@ def access_gate(args):
         raise ValueError(f"refusing to serve {args.host} without credentials: anyone who reaches the port could read "
                          "and change every table. Give --credentials-file (see the README's Security section), or "
                          "--allow-anonymous if something else guards the port.")
-    return Gate(None, args.region)
+    return Gate(None, args.region, account_id=args.account_id)
 
 
 def early_broker(args):

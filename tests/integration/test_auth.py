@@ -322,3 +322,28 @@ def test_time_skew_beyond_fifteen_minutes_is_refused(server):
         code, message, _ = error_of(dynamodb.list_tables)
     assert code == "InvalidSignatureException" and message.startswith("Signature expired:")
     time.sleep(0)  # the server's clock is the real one: nothing else to wait for
+
+
+@pytest.mark.parametrize("arn", [f"arn:aws:dynamodb:{REGION}:111111111111:table/{TABLE}",
+                                 f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table/{TABLE}"])
+def test_tagging_an_arn_of_another_account_or_region_is_access_denied(server, arn):
+    url, _ = server
+    code, message, status = error_of(lambda: client("dynamodb", url, "admin").tag_resource(
+        ResourceArn=arn, Tags=[{"Key": "team", "Value": "x"}]))
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert message == (f"User: arn:aws:iam::{ACCOUNT}:user/admin is not authorized to perform: dynamodb:TagResource "
+                       f"on resource: {arn} because no resource-based policy allows the dynamodb:TagResource action")
+    assert client("dynamodb", url, "admin").list_tags_of_resource(ResourceArn=TABLE_ARN)["Tags"] == []
+    code, _, _ = error_of(lambda: client("kinesis", url, "admin").add_tags_to_stream(
+        StreamARN=arn.replace(":dynamodb:", ":kinesis:").replace(f"table/{TABLE}", "stream/clicks"), Tags={"a": "b"}))
+    assert code == "AccessDeniedException"
+
+
+def test_without_credentials_a_foreign_arn_is_refused_too(endpoint_url):
+    foreign = f"arn:aws:dynamodb:{REGION}:111111111111:table/anything"
+    code, message, _ = error_of(lambda: boto3.client(
+        "dynamodb", endpoint_url=endpoint_url, region_name=REGION, aws_access_key_id="x",
+        aws_secret_access_key="x", config=Config(retries={"max_attempts": 1})).tag_resource(
+        ResourceArn=foreign, Tags=[{"Key": "k", "Value": "v"}]))
+    assert code == "AccessDeniedException"
+    assert message.startswith(f"User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: dynamodb:TagResource")
