@@ -1,7 +1,7 @@
 """The data directory's format version: one marker for the whole directory, checked (and an older
 format migrated in place) by `up`, `table-api` and `connector` before their parts open anything.
 
-    <data-dir>/FORMAT            the format version, one integer on one line ("2")
+    <data-dir>/FORMAT            the format version, one integer on one line ("3")
     <data-dir>/tables.sqlite3    tables, items, outbox (table_api/storage/sqlite.py)
     <data-dir>/iterator.key      the connector's HMAC key of shard iterators (connector/settings.py)
     <data-dir>/kinesis-streams.json   the Kinesis stream definitions (connector/kinesis_catalog.py)
@@ -12,6 +12,10 @@ Versions:
      without `Epoch`.
   2  the marker; stream descriptions carry `Epoch` (0 unless Kafka lost the stream's topic);
      the connector's iterator key and Kinesis stream definitions.
+  3  secondary indexes: table descriptions may hold GlobalSecondaryIndexes and
+     LocalSecondaryIndexes, kept in `index_entries` and `backfills` of `tables.sqlite3` (created by
+     the storage when it opens the file; nothing is rewritten). Code of version 2 would serve such
+     tables without maintaining their indexes, hence the new version.
 
 A directory without a marker is of version 1 when it holds `tables.sqlite3`, else new (nothing
 there to migrate: logs, or Kafka's data alone). Each migration backs up what it rewrites into
@@ -32,7 +36,7 @@ from pathlib import Path
 
 import orjson
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FORMAT_FILE = "FORMAT"
 TABLES_DB = "tables.sqlite3"
 
@@ -73,14 +77,17 @@ def prepare(path: Path, say: Callable[[str], None] | None = None) -> int:
             f"data directory {path} has format version {version}, newer than this cdc-bridge's "
             f"format version {FORMAT_VERSION}: it was written by a newer cdc-bridge; run that one "
             f"(or start this one on another --data-dir)")
-    start = version
+    start, backups = version, []
     while version < FORMAT_VERSION:
         backup = backup_dir(path, version)
         MIGRATIONS[version](path, backup)
+        if backup.exists():  # a migration that rewrites nothing makes no backup
+            backups.append(str(backup))
         version += 1
         write_format(path, version)
+    if start < FORMAT_VERSION:
         say(f"data directory {path} migrated from format version {start} to {version}"
-            f" (backup of what was rewritten in {backup})")
+            + (f" (backup of what was rewritten in {', '.join(backups)})" if backups else ""))
     return start
 
 
@@ -153,4 +160,9 @@ def migrate_1_to_2(path: Path, backup: Path) -> None:
         db.close()
 
 
-MIGRATIONS: dict[int, Callable[[Path, Path], None]] = {1: migrate_1_to_2}
+def migrate_2_to_3(path: Path, backup: Path) -> None:
+    """Nothing to rewrite: the index tables are made when the storage opens the database; the new
+    marker keeps older code, which would not maintain indexes, away."""
+
+
+MIGRATIONS: dict[int, Callable[[Path, Path], None]] = {1: migrate_1_to_2, 2: migrate_2_to_3}

@@ -10,6 +10,7 @@ from kafka_io.client import Kafka
 from kafka_io.delivered import DeliveredTail
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
+from table_api.backfill import resume_backfills
 from table_api.context import Context
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, renew_lost_streams
@@ -36,6 +37,7 @@ class TableApi:
     def start(self, env: dict[str, Any]) -> None:
         storage = SqliteStorage(self.settings.db_path, self.settings.sqlite_synchronous)
         self.context = ctx = Context(self.settings, storage)
+        resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were
         self.kafka_servers = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
         if not self.kafka_servers:
             return  # no Kafka configured: tables work, change events are not published

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from table_api.errors import ResourceNotFoundException, ValidationException
+from table_api.indexes import SecondaryIndex, indexes_of
 from table_api.keys import KeySchema
 from table_api.settings import Settings
 from table_api.storage import Storage, TableRecord
@@ -16,6 +17,7 @@ from table_api.storage import Storage, TableRecord
 class Table:
     record: TableRecord
     key_schema: KeySchema
+    indexes: tuple[SecondaryIndex, ...] = ()
 
     @property
     def id(self) -> int:
@@ -28,6 +30,17 @@ class Table:
     @property
     def description(self) -> dict:
         return self.record.description
+
+    @property
+    def has_local_index(self) -> bool:
+        return any(not index.is_global for index in self.indexes)
+
+    def index(self, name: str) -> SecondaryIndex:
+        """The index a Query or Scan names, or DynamoDB's refusal."""
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise ValidationException(f"The table does not have the specified index: {name}")
 
 
 @dataclass
@@ -52,7 +65,9 @@ class Context:
                     f"Requested resource not found: Table: {name} not found" if name_in_error else None
                 )
             d = record.description
-            table = Table(record, KeySchema.from_wire(d["KeySchema"], d["AttributeDefinitions"]))
+            schema = KeySchema.from_wire(d["KeySchema"], d["AttributeDefinitions"])
+            backfilling = frozenset(index for _, index in self.storage.backfills(record.id))
+            table = Table(record, schema, indexes_of(d, schema, backfilling))
             self._tables[name] = table
         return table
 

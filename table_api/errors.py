@@ -22,3 +22,10 @@ class ConditionalCheckFailedException(AWSError):
     def __init__(self, message: str | None = None, item: dict | None = None):
         # ReturnValuesOnConditionCheckFailure=ALL_OLD puts the old item next to the message.
         super().__init__(message, **({"Item": item} if item is not None else {}))
+
+
+class ItemCollectionSizeLimitExceededException(AWSError):
+    """A write that would take an item collection (one partition key's items and their LSI
+    entries) past its size limit."""
+
+    message = "Collection size exceeded."

@@ -23,6 +23,14 @@ class Settings:
     stream_retention_hours: float = field(default_factory=lambda: float(env("CDC_BRIDGE_STREAM_RETENTION_HOURS", "24")))
     # NORMAL: durable across a crash of the process; FULL: also across a power loss.
     sqlite_synchronous: str = field(default_factory=lambda: env("CDC_BRIDGE_SQLITE_SYNCHRONOUS", "NORMAL"))
+    # DynamoDB's limit on an item collection of a table with an LSI (10 GB); lower it to reach it.
+    item_collection_limit_bytes: int = field(
+        default_factory=lambda: int(env("CDC_BRIDGE_ITEM_COLLECTION_LIMIT_BYTES", str(10 * 1024**3))))
+    # A GSI added by UpdateTable is back-filled in batches of this many items, with at least this
+    # pause between them so that writes go on meanwhile (a longer pause makes CREATING observable).
+    backfill_batch_items: int = field(default_factory=lambda: int(env("CDC_BRIDGE_BACKFILL_BATCH_ITEMS", "200")))
+    backfill_pause_seconds: float = field(
+        default_factory=lambda: float(env("CDC_BRIDGE_BACKFILL_PAUSE_SECONDS", "0.001")))
 
     @property
     def stream_retention_ms(self) -> int:

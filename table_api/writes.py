@@ -1,6 +1,11 @@
 """The one item write path: read the old item, apply a pure function, write the result, all
 in one local transaction. Put, delete (and later update, batch, transactions, TTL) differ only
-in their `apply`. The `Change(old, new)` it returns is also what the change stream records."""
+in their `apply`. The `Change(old, new)` it returns is also what the change stream records.
+
+The same transaction keeps the table's secondary indexes: the item's old entry in each index
+goes, its new one comes (only where they differ), so an index never lags its table. Indexes add
+no change event: the stream records item changes, one per change, as on AWS.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from dataclasses import dataclass
 import orjson
 
 from table_api.context import Context, Table
+from table_api.errors import ItemCollectionSizeLimitExceededException
+from table_api.indexes import Entry, SecondaryIndex
 from table_api.keys import encode_key
 from table_api.storage import Transaction
 from table_api.streams import active_stream, change_event, partition_of
@@ -27,10 +34,26 @@ class Change:
     new: Item | None
 
 
-def write_item(
-    ctx: Context, table: Table, key: Item, apply: Apply, user_identity: dict | None = None
-) -> tuple[Item | None, Change | None]:
-    """Return (old item, change); the change is None when the write changes nothing.
+@dataclass(frozen=True)
+class IndexWrite:
+    """What a write did to its item's entry in one index: the size of the entry it removed and
+    of the one it wrote (None: none), from which DynamoDB's index write units follow."""
+
+    index: SecondaryIndex
+    removed: int | None
+    written: int | None
+
+
+@dataclass(frozen=True)
+class Written:
+    old: Item | None
+    change: Change | None  # None when the write changed nothing
+    indexes: tuple[IndexWrite, ...] = ()
+    collection_size: int | None = None  # bytes of the item's collection, on a table with an LSI
+
+
+def write_item(ctx: Context, table: Table, key: Item, apply: Apply, user_identity: dict | None = None) -> Written:
+    """Read, apply and write one item; the change is None when the write changes nothing.
 
     `apply` may raise (a failed condition): the transaction then rolls back and nothing is
     written. With a stream enabled, the change event commits in the same transaction.
@@ -40,15 +63,15 @@ def write_item(
 
 def write_items(
     ctx: Context, writes: list[tuple[Table, Item, Apply]], user_identity: dict | None = None
-) -> list[tuple[Item | None, Change | None]]:
+) -> list[Written]:
     """Several items (BatchWriteItem) in one transaction: each is read, applied and written
     exactly as `write_item` does it, each change with its own event; one commit for them all
     (one `apply` that raises leaves every item as it was)."""
     results, streamed = [], False
     with ctx.storage.transaction() as tx:
         for table, key, apply in writes:
-            old, change, evented = _write(ctx, tx, table, key, apply, user_identity)
-            results.append((old, change))
+            written, evented = _write(ctx, tx, table, key, apply, user_identity)
+            results.append(written)
             streamed |= evented
     if streamed:
         ctx.events_committed()
@@ -56,25 +79,62 @@ def write_items(
 
 
 def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
-           user_identity: dict | None) -> tuple[Item | None, Change | None, bool]:
-    """One item read, applied and written in `tx`: (old, change, whether a change event was
-    appended to the outbox)."""
+           user_identity: dict | None) -> tuple[Written, bool]:
+    """One item read, applied and written in `tx`, with its index entries: (what was written,
+    whether a change event was appended to the outbox)."""
     pk, sk = encode_key(table.key_schema, key)
     old = tx.get_item(table.id, pk, sk)
     new = apply(old)
     if unchanged(old, new):
-        return old, None, False
+        return Written(old, None, (), collection_size(ctx, tx, table, pk, old, old)), False
     new_size = None
     if new is None:
         tx.delete_item(table.id, pk, sk)
     else:
         new_size = item_size(new)
         tx.put_item(table.id, pk, sk, new, new_size)
+    index_writes = tuple(update_index(tx, table, index, (pk, sk), old, new, new_size) for index in table.indexes)
     change = Change(table.name, key, old, new)
     stream = active_stream(table.description)
     if stream is not None:
         append_event(ctx, tx, table, stream, change, user_identity, new_size)
-    return old, change, stream is not None
+    size = collection_size(ctx, tx, table, pk, old, new)
+    return Written(old, change, index_writes, size), stream is not None
+
+
+def update_index(tx: Transaction, table: Table, index: SecondaryIndex, table_key: tuple[bytes, bytes],
+                 old: Item | None, new: Item | None, new_size: int | None) -> IndexWrite:
+    """Replace the item's entry in one index; an entry that stays the same is not rewritten."""
+    if new is not None:
+        index.check(new)
+    before, after = index.entry(old), index.entry(new, new_size)
+    moved = before is not None and (after is None or (before.pk, before.sk) != (after.pk, after.sk))
+    if moved:
+        tx.delete_index_entry(table.id, index.name, (before.pk, before.sk), table_key)
+    if after is not None and (moved or not same_entry(index, before, after)):
+        tx.put_index_entry(table.id, index.name, (after.pk, after.sk), table_key, after.item, after.size)
+        return IndexWrite(index, before.size if moved else None, after.size)
+    return IndexWrite(index, before.size if moved else None, None)
+
+
+def same_entry(index: SecondaryIndex, before: Entry | None, after: Entry) -> bool:
+    """Whether an entry under the same key holds the same projection. With ALL projected it
+    never does: the item changed (an unchanged item is no write at all)."""
+    return before is not None and not index.projects_all and unchanged(before.item, after.item)
+
+
+def collection_size(ctx: Context, tx: Transaction, table: Table, pk: bytes, old: Item | None,
+                    new: Item | None) -> int | None:
+    """The size of the item's collection on a table with an LSI (else None). A write that grows
+    a collection past the limit (DynamoDB's 10 GB; `item_collection_limit_bytes`) is refused;
+    one that shrinks an oversized collection is not."""
+    if not table.has_local_index:
+        return None
+    size = tx.collection_size(table.id, pk, [index.name for index in table.indexes if not index.is_global])
+    grew = new is not None and (old is None or item_size(new) > item_size(old))
+    if grew and size > ctx.settings.item_collection_limit_bytes:
+        raise ItemCollectionSizeLimitExceededException()
+    return size
 
 
 def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,

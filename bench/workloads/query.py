@@ -36,14 +36,19 @@ QUERY_TARGET, FLAT_TARGET, SCAN_TARGET, BATCH_TARGET = 2.0, 0.8, 20_000, 2.0
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--sizes", default="1000,10000,100000", help="table sizes for Query, ascending (multiples of 100)")
-    p.add_argument("--threads", type=int, default=4, help="client threads for Query and BatchWriteItem")
-    p.add_argument("--seconds", type=float, default=5.0, help="approximate length of each measurement")
-    p.add_argument("--max-ops", type=int, default=20_000, help="at most this many calls per measurement")
+    add_measurement_arguments(p, "ours,moto,dynalite")
     p.add_argument("--scan-budget", type=float, default=120.0, help="seconds a Scan may take before it stops")
-    p.add_argument("--only", default="ours,moto,dynalite", help="servers, comma-separated")
     p.add_argument("--dynalite-dir", default=os.environ.get("DYNALITE_DIR", "/tmp/dynalite"),
                    help="folder holding node_modules/dynalite (skipped if absent) [env: DYNALITE_DIR]")
+
+
+def add_measurement_arguments(p, servers: str) -> None:
+    """Options of the workloads that grow a table through --sizes and time calls with `measure`."""
+    p.add_argument("--sizes", default="1000,10000,100000", help="table sizes for Query, ascending (multiples of 100)")
+    p.add_argument("--threads", type=int, default=4, help="client threads for each measurement")
+    p.add_argument("--seconds", type=float, default=5.0, help="approximate length of each measurement")
+    p.add_argument("--max-ops", type=int, default=20_000, help="at most this many calls per measurement")
+    p.add_argument("--only", default=servers, help="servers, comma-separated")
 
 
 def check_arguments(p, args) -> None:
@@ -89,16 +94,21 @@ def checked(raw: RawJsonClient, operation: str, request: dict) -> tuple[dict | N
 
 def batch_body(table: str, keys_of: Callable[[int], list[tuple[str, int]]]):
     def body(raw: RawJsonClient, i: int) -> str | None:
-        requests = [{"PutRequest": {"Item": item(pk, sk)}} for pk, sk in keys_of(i)]
-        for _ in range(20):
-            answer, error = checked(raw, "BatchWriteItem", {"RequestItems": {table: requests}})
-            if error:
-                return error
-            requests = answer.get("UnprocessedItems", {}).get(table)
-            if not requests:
-                return None
-        return "UnprocessedItems never drained"
+        return batch_write(raw, table, [item(pk, sk) for pk, sk in keys_of(i)])
     return body
+
+
+def batch_write(raw: RawJsonClient, table: str, items: list[dict]) -> str | None:
+    """BatchWriteItem of `items`, unprocessed ones sent again; an error text or None."""
+    requests = [{"PutRequest": {"Item": one}} for one in items]
+    for _ in range(20):
+        answer, error = checked(raw, "BatchWriteItem", {"RequestItems": {table: requests}})
+        if error:
+            return error
+        requests = answer.get("UnprocessedItems", {}).get(table)
+        if not requests:
+            return None
+    return "UnprocessedItems never drained"
 
 
 def query_body(partitions: int):

@@ -18,7 +18,14 @@ from table_api.context import Context, Table
 from table_api.errors import ValidationException
 from table_api.expressions import Path, project
 from table_api.keys import SCHEMA_MISMATCH, encode_key
-from table_api.operations.common import capacity_entry, read_units, write_units
+from table_api.operations.common import (
+    IndexUnits,
+    capacity_entry,
+    collection_entry,
+    index_write_units,
+    read_units,
+    write_units,
+)
 from table_api.operations.reading import projection_of
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, TOO_LARGE, Item, item_size, validate_item
@@ -123,9 +130,18 @@ def batch_write_item(ctx: Context, req: dict) -> dict:
     ordered = [(name, w) for name, table_writes in writes.items() for w in table_writes]
     results = write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered])
     units: dict[str, float] = {}
-    for (name, w), (old, _) in zip(ordered, results):
-        units[name] = units.get(name, 0.0) + write_units(old, w.item, size_of=item_size)
-    return {"UnprocessedItems": {}, **batch_capacity(req, units)}
+    index_units: dict[str, IndexUnits] = {}
+    metrics: dict[str, list] = {}
+    for (name, w), written in zip(ordered, results):
+        units[name] = units.get(name, 0.0) + write_units(written.old, w.item, size_of=item_size)
+        table_index_units = index_units.setdefault(name, {})
+        for index, used in index_write_units(written).items():
+            table_index_units[index] = table_index_units.get(index, 0.0) + used
+        if written.collection_size is not None:
+            metrics.setdefault(name, []).append(collection_entry(tables[name], w.key, written.collection_size))
+    wants_metrics = req.get("ReturnItemCollectionMetrics", "NONE") == "SIZE"
+    return {"UnprocessedItems": {}, **batch_capacity(req, units, index_units),
+            **({"ItemCollectionMetrics": metrics} if wants_metrics else {})}
 
 
 def write_request(request: dict) -> Write:
@@ -167,9 +183,11 @@ def check_unique(keys: list[Item], identity: Callable[[Item], object]) -> None:
         seen.add(ident)
 
 
-def batch_capacity(req: dict, units: dict[str, float]) -> dict:
-    """ConsumedCapacity of a batch: one entry per table."""
+def batch_capacity(req: dict, units: dict[str, float], index_units: dict[str, IndexUnits] | None = None) -> dict:
+    """ConsumedCapacity of a batch: one entry per table (with its indexes' units)."""
     mode = req.get("ReturnConsumedCapacity", "NONE")
     if mode == "NONE":
         return {}
-    return {"ConsumedCapacity": [capacity_entry(mode, name, used) for name, used in units.items()]}
+    index_units = index_units or {}
+    return {"ConsumedCapacity": [capacity_entry(mode, name, used, index_units.get(name))
+                                 for name, used in units.items()]}

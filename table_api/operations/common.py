@@ -1,4 +1,5 @@
-"""Request pieces that many operations share: expression parameters and consumed capacity."""
+"""Request pieces that many operations share: expression parameters, consumed capacity (with
+DynamoDB's per-index units) and item collection metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import math
 from table_api.context import Table
 from table_api.errors import ValidationException
 from table_api.expressions import Resolver, parse_condition, parse_projection
+from table_api.indexes import SecondaryIndex
 from table_api.values import Item, validate_value
+from table_api.writes import Written
+
+IndexUnits = dict[SecondaryIndex, float]
 
 
 class RequestExpressions:
@@ -63,19 +68,50 @@ def checked_value(name: str, value: dict) -> dict:
         raise ValidationException(f"ExpressionAttributeValues contains invalid value: {exc.message} for key {name}") from None
 
 
-def consumed_capacity(req: dict, table: Table, units: float) -> dict:
+def consumed_capacity(req: dict, table: Table, units: float, index_units: IndexUnits | None = None) -> dict:
     mode = req.get("ReturnConsumedCapacity", "NONE")
     if mode == "NONE":
         return {}
-    return {"ConsumedCapacity": capacity_entry(mode, table.name, units)}
+    return {"ConsumedCapacity": capacity_entry(mode, table.name, units, index_units or {})}
 
 
-def capacity_entry(mode: str, table_name: str, units: float) -> dict:
-    """One table's ConsumedCapacity for ReturnConsumedCapacity TOTAL or INDEXES."""
-    entry: dict = {"TableName": table_name, "CapacityUnits": units}
+def capacity_entry(mode: str, table_name: str, units: float, index_units: IndexUnits | None = None) -> dict:
+    """One table's ConsumedCapacity for ReturnConsumedCapacity TOTAL or INDEXES: the total
+    includes the indexes' units, INDEXES also lists the table's and each index's own."""
+    index_units = index_units or {}
+    entry: dict = {"TableName": table_name, "CapacityUnits": units + sum(index_units.values())}
     if mode == "INDEXES":
         entry["Table"] = {"CapacityUnits": units}
+        for index, used in index_units.items():
+            entry.setdefault(index.kind, {})[index.name] = {"CapacityUnits": used}
     return entry
+
+
+def index_write_units(written: Written) -> IndexUnits:
+    """DynamoDB's write units of each index a write touched: removing an entry costs its size in
+    KB rounded up, writing one likewise (an index key change does both; an unchanged entry costs
+    nothing, an item outside the index neither)."""
+    units: IndexUnits = {}
+    for write in written.indexes:
+        used = sum(max(1, math.ceil(size / 1024)) for size in (write.removed, write.written) if size is not None)
+        if used:
+            units[write.index] = units.get(write.index, 0.0) + float(used)
+    return units
+
+
+def collection_metrics(req: dict, table: Table, key: Item, written: Written) -> dict:
+    """ReturnItemCollectionMetrics=SIZE: the item collection's key and size estimate, on a
+    table with an LSI (other tables have no item collections to report)."""
+    if req.get("ReturnItemCollectionMetrics", "NONE") != "SIZE" or written.collection_size is None:
+        return {}
+    return {"ItemCollectionMetrics": collection_entry(table, key, written.collection_size)}
+
+
+def collection_entry(table: Table, key: Item, size: int) -> dict:
+    """DynamoDB's estimate is a range of whole gigabytes around the collection's size."""
+    low = float(size // 1024**3)
+    name = table.key_schema.hash_name
+    return {"ItemCollectionKey": {name: key[name]}, "SizeEstimateRangeGB": [low, low + 1.0]}
 
 
 def write_units(*items: Item | None, size_of) -> float:

@@ -7,7 +7,9 @@ from table_api.errors import ConditionalCheckFailedException, ValidationExceptio
 from table_api.expressions import evaluate, project
 from table_api.operations.common import (
     RequestExpressions,
+    collection_metrics,
     consumed_capacity,
+    index_write_units,
     read_units,
     write_units,
 )
@@ -33,11 +35,9 @@ def put_item(ctx: Context, req: dict) -> dict:
         check_condition(condition, old, req)
         return item
 
-    old, _ = write_item(ctx, table, table.key_schema.key_of(item), apply)
-    return {
-        **returned_old(req, old),
-        **consumed_capacity(req, table, write_units(old, item, size_of=item_size)),
-    }
+    key = table.key_schema.key_of(item)
+    written = write_item(ctx, table, key, apply)
+    return write_response(req, table, key, written, returned_old(req, written.old), written.old, item)
 
 
 @SERVICE.operation("DeleteItem")
@@ -53,11 +53,8 @@ def delete_item(ctx: Context, req: dict) -> dict:
         check_condition(condition, old, req)
         return None
 
-    old, _ = write_item(ctx, table, key, apply)
-    return {
-        **returned_old(req, old),
-        **consumed_capacity(req, table, write_units(old, size_of=item_size)),
-    }
+    written = write_item(ctx, table, key, apply)
+    return write_response(req, table, key, written, returned_old(req, written.old), written.old)
 
 
 @SERVICE.operation("GetItem")
@@ -70,6 +67,17 @@ def get_item(ctx: Context, req: dict) -> dict:
     result = {} if item is None else {"Item": item if paths is None else project(item, paths)}
     units = read_units(item, item_size, consistent=req.get("ConsistentRead", False))
     return {**result, **consumed_capacity(req, table, units)}
+
+
+def write_response(req: dict, table, key: Item, written, returned: dict, *sized: Item | None) -> dict:
+    """A single-item write's answer: the returned values, then the capacity (the table's units
+    from the sizes of `sized`, each index's by DynamoDB's rules) and item collection metrics."""
+    units = write_units(*sized, size_of=item_size)
+    return {
+        **returned,
+        **consumed_capacity(req, table, units, index_write_units(written)),
+        **collection_metrics(req, table, key, written),
+    }
 
 
 def condition_of(req: dict):

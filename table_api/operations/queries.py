@@ -28,14 +28,15 @@ from table_api.keys import (
 )
 from table_api.operations import legacy_filters
 from table_api.operations.common import RequestExpressions
+from table_api.operations.index_reads import IndexRead, fetched, index_read, query_position, scan_position
 from table_api.operations.reading import (
     BAD_START,
     MAX_PAGE_BYTES,
     ReadOptions,
-    check_no_index,
     check_parameters,
     check_select,
     page,
+    position_names,
     read_options,
     start_key,
     start_key_values,
@@ -58,19 +59,31 @@ WRONG_TYPE = "One or more parameter values were invalid: Condition parameter typ
 def query(ctx: Context, req: dict) -> dict:
     conditions, options, start = query_request(req)
     table = ctx.table(req["TableName"])
-    check_no_index(req)
-    schema = table.key_schema
-    check_key_conditions(schema, conditions, start)
+    read = index_read(table, req, options)
+    schema = table.key_schema if read is None else read.index.key_schema
+    start_names = schema.names if read is None else position_names(table, read.index)
+    check_key_conditions(schema, conditions, start, len(start_names))
     check_filter_keys(req, schema, options)
     hash_value = conditions[schema.hash_name].values[0]
     sort = conditions.get(schema.range_name) if schema.range_name else None
     low, high = sort_bounds(sort)
     forward = req.get("ScanIndexForward", True)
     if start is not None:
-        low, high = resume(schema, start, hash_value, sort, low, high, forward)
-    rows = ctx.storage.query_items(table.id, encode_key_value(hash_value), low, high, forward,
-                                   options.limit, MAX_PAGE_BYTES)
-    return page(req, table, options, rows)
+        check_resume(schema, start, hash_value, sort)
+    if read is None:
+        if start is not None:
+            low, high = resume(schema, start, low, high, forward)
+        rows = ctx.storage.query_items(table.id, encode_key_value(hash_value), low, high, forward,
+                                       options.limit, MAX_PAGE_BYTES)
+        return page(req, table, options, rows)
+    after = None if start is None else query_position(table, read.index, start)
+    rows = ctx.storage.query_index(table.id, read.index.name, encode_key_value(hash_value), low, high, after,
+                                   forward, options.limit, MAX_PAGE_BYTES)
+    return index_page(ctx, req, table, options, read, rows)
+
+
+def index_page(ctx: Context, req: dict, table: Table, options: ReadOptions, read: IndexRead, rows: list) -> dict:
+    return page(req, table, options, rows, read.index, fetched(ctx.storage, table, rows) if read.fetch else None)
 
 
 def query_request(req: dict) -> tuple[dict[str, KeyCondition], ReadOptions, Item | None]:
@@ -91,15 +104,25 @@ def query_request(req: dict) -> tuple[dict[str, KeyCondition], ReadOptions, Item
     return legacy_filters.key_conditions(req["KeyConditions"]), options, start
 
 
-def check_key_conditions(schema: KeySchema, conditions: dict[str, KeyCondition], start: Item | None) -> None:
-    """The key condition against the table's keys, and the starting key's parts, in
-    DynamoDB's order: each key attribute in turn, hash first."""
-    if start is not None and len(start) != len(schema.names):
+def check_key_conditions(schema: KeySchema, conditions: dict[str, KeyCondition], start: Item | None,
+                         start_size: int) -> None:
+    """The key condition against the keys of the table (or index), and the starting key's parts,
+    in DynamoDB's order: each key attribute in turn, hash first. A starting key has `start_size`
+    attributes (on an index: its keys and the table's)."""
+    if start is not None and len(start) != start_size:
         raise ValidationException(BAD_START)
     for name, kind, is_hash in schema.parts():
         if start is not None:
             check_start_part(start, name, kind, is_hash)
         check_key_condition(schema, conditions, name, kind, is_hash)
+
+
+def check_start(schema: KeySchema, start: Item, start_size: int) -> None:
+    """A starting key of `start_size` attributes, with the parts of `schema`."""
+    if len(start) != start_size:
+        raise ValidationException(BAD_START)
+    for name, kind, is_hash in schema.parts():
+        check_start_part(start, name, kind, is_hash)
 
 
 def check_start_part(start: Item, name: str, kind: str, is_hash: bool) -> None:
@@ -166,10 +189,8 @@ def prefix_end(prefix: bytes) -> Bound | None:
     return Bound(stripped[:-1] + bytes([stripped[-1] + 1]), inclusive=False)
 
 
-def resume(schema: KeySchema, start: Item, hash_value: dict, sort: KeyCondition | None,
-           low: Bound | None, high: Bound | None, forward: bool) -> tuple[Bound | None, Bound | None]:
-    """The bounds of a page that continues after ExclusiveStartKey, which must lie in the query."""
-    start = start_key(schema, start)
+def check_resume(schema: KeySchema, start: Item, hash_value: dict, sort: KeyCondition | None) -> None:
+    """ExclusiveStartKey must lie in the query (on an index, the index's part of it)."""
     same_partition = encode_key_value(start[schema.hash_name]) == encode_key_value(hash_value)
     if sort is None and not same_partition:
         raise ValidationException("The provided starting key is outside query boundaries based on provided conditions")
@@ -179,7 +200,12 @@ def resume(schema: KeySchema, start: Item, hash_value: dict, sort: KeyCondition 
             raise ValidationException("The provided starting key does not match the range key predicate")
         if not same_partition:
             raise ValidationException("The query can return at most one row and cannot be restarted")
-    _, sk = encode_key(schema, start)
+
+
+def resume(schema: KeySchema, start: Item, low: Bound | None, high: Bound | None,
+           forward: bool) -> tuple[Bound | None, Bound | None]:
+    """The bounds of a table page that continues after ExclusiveStartKey."""
+    _, sk = encode_key(schema, start_key(schema, start))
     return (Bound(sk, False), high) if forward else (low, Bound(sk, False))
 
 
@@ -196,11 +222,15 @@ def scan(ctx: Context, req: dict) -> dict:
     options = read_options(req, exprs, "ScanFilter")
     exprs.check_unused()
     table = ctx.table(req["TableName"])
-    check_no_index(req)
+    read = index_read(table, req, options)
     pk_from, pk_below = segment_range(*segment) if segment else (None, None)
-    after = scan_start(table, start, segment, pk_from, pk_below)
-    rows = ctx.storage.scan_items(table.id, after, pk_from, pk_below, options.limit, MAX_PAGE_BYTES)
-    return page(req, table, options, rows)
+    if read is None:
+        after = scan_start(table, start, segment, pk_from, pk_below)
+        rows = ctx.storage.scan_items(table.id, after, pk_from, pk_below, options.limit, MAX_PAGE_BYTES)
+        return page(req, table, options, rows)
+    after = index_scan_start(table, read, start, segment, pk_from, pk_below)
+    rows = ctx.storage.scan_index(table.id, read.index.name, after, pk_from, pk_below, options.limit, MAX_PAGE_BYTES)
+    return index_page(ctx, req, table, options, read, rows)
 
 
 def check_segments(req: dict) -> tuple[int, int] | None:
@@ -233,9 +263,24 @@ def scan_start(table: Table, start: Item | None, segment: tuple[int, int] | None
     if start is None:
         return None
     pk, sk = encode_key(table.key_schema, start_key(table.key_schema, start))
+    check_in_segment(pk, segment, pk_from, pk_below)
+    return pk, sk
+
+
+def index_scan_start(table: Table, read: IndexRead, start: Item | None, segment: tuple[int, int] | None,
+                     pk_from: bytes | None, pk_below: bytes | None) -> tuple[bytes, bytes, bytes, bytes] | None:
+    """The index position a Scan of an index continues after: its keys and the table's, in the segment."""
+    if start is None:
+        return None
+    check_start(read.index.key_schema, start, len(position_names(table, read.index)))
+    position = scan_position(table, read.index, start)
+    check_in_segment(position[0], segment, pk_from, pk_below)
+    return position
+
+
+def check_in_segment(pk: bytes, segment: tuple[int, int] | None, pk_from: bytes | None, pk_below: bytes | None) -> None:
     if (pk_from is not None and pk < pk_from) or (pk_below is not None and pk >= pk_below):
         raise ValidationException(
             f"{BAD_START}: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "
             f"TotalSegments: {segment[1]} Segment: {segment[0]}"
         )
-    return pk, sk

@@ -20,6 +20,7 @@ import orjson
 from table_api.context import Table
 from table_api.errors import ValidationException
 from table_api.expressions import Condition, Path, evaluate, project
+from table_api.indexes import SecondaryIndex
 from table_api.keys import KeySchema, decode_key_value
 from table_api.operations.common import RequestExpressions, consumed_capacity
 from table_api.operations.legacy import refuse_mixed
@@ -120,17 +121,26 @@ def start_key(schema: KeySchema, start: Item) -> Item:
         raise ValidationException(f"{BAD_START}: {exc.message}") from None
 
 
-def page(req: dict, table: Table, options: ReadOptions, rows: list[StoredItem]) -> dict:
-    """The response to one range read."""
-    items = _items(options, rows)
+def page(req: dict, table: Table, options: ReadOptions, rows: list[StoredItem], index: SecondaryIndex | None = None,
+         fetched: list[StoredItem] | None = None) -> dict:
+    """The response to one range read (of the table, or of `index`, whose entries are `rows`;
+    `fetched`: the table's items behind an LSI's entries, read and charged as table reads)."""
+    items = _items(options, rows if fetched is None else fetched)
     result: dict = {"Count": len(items), "ScannedCount": len(rows)}
     if not options.count_only:
         result["Items"] = items
     read_bytes = sum(row.size for row in rows)
     if rows and (len(rows) >= options.limit or read_bytes >= MAX_PAGE_BYTES):
-        result["LastEvaluatedKey"] = key_of(table, rows[-1])
-    units = max(1, math.ceil(read_bytes / 4096)) * (1.0 if options.consistent else 0.5)
-    return {**result, **consumed_capacity(req, table, units)}
+        result["LastEvaluatedKey"] = key_of(table, rows[-1]) if index is None else index_key_of(table, index, rows[-1])
+    units = page_units(read_bytes, options.consistent)
+    if index is None:
+        return {**result, **consumed_capacity(req, table, units)}
+    table_units = sum((page_units(row.size, options.consistent) for row in fetched or ()), 0.0)
+    return {**result, **consumed_capacity(req, table, table_units, {index: units})}
+
+
+def page_units(read_bytes: int, consistent: bool) -> float:
+    return max(1, math.ceil(read_bytes / 4096)) * (1.0 if consistent else 0.5)
 
 
 def _items(options: ReadOptions, rows: list[StoredItem]) -> list:
@@ -153,7 +163,12 @@ def key_of(table: Table, row: StoredItem) -> Item:
     return key
 
 
-def check_no_index(req: dict) -> None:
-    """Secondary indexes are not served (CreateTable refuses them), so no table has one."""
-    if req.get("IndexName") is not None:
-        raise ValidationException(f"The table does not have the specified index: {req['IndexName']}")
+def index_key_of(table: Table, index: SecondaryIndex, row: StoredItem) -> Item:
+    """The position of an index entry: its index key and its item's table key."""
+    item = orjson.loads(row.json)
+    return {name: item[name] for name in position_names(table, index)}
+
+
+def position_names(table: Table, index: SecondaryIndex) -> tuple[str, ...]:
+    """The attributes of a position in an index (ExclusiveStartKey, LastEvaluatedKey)."""
+    return tuple(dict.fromkeys([*index.key_schema.names, *table.key_schema.names]))

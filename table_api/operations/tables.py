@@ -4,14 +4,25 @@ DescribeTable is the stored description plus the live item count and size."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 import uuid
 
-from aws_json.protocol import render
 from contracts.stream_catalog import CATALOG_TOPIC, catalog_payload
-from table_api.context import Context, check_table_name
+from table_api.backfill import start_backfill
+from table_api.context import Context, Table, check_table_name
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
+from table_api.operations.definitions import INVALID, check_key_schema, throughput
+from table_api.operations.secondary_indexes import (
+    IndexChanges,
+    apply_index_updates,
+    check_create_indexes,
+    check_no_index_in_flight,
+    created_indexes,
+    describe_indexes,
+    switch_billing,
+)
 from table_api.operations.service import SERVICE
 from table_api.streams import (
     TOPIC_LOST,
@@ -24,7 +35,6 @@ from table_api.streams import (
     within_retention,
 )
 
-INVALID = "One or more parameter values were invalid: "
 MAX_TAGS = 50
 log = logging.getLogger("cdc_bridge.table_api")
 
@@ -33,10 +43,11 @@ log = logging.getLogger("cdc_bridge.table_api")
 def create_table(ctx: Context, req: dict) -> dict:
     name = req["TableName"]
     check_table_name(name)
-    check_key_schema(req["KeySchema"], req.get("AttributeDefinitions", []))
-    if req.get("LocalSecondaryIndexes") or req.get("GlobalSecondaryIndexes"):
-        raise ValidationException(INVALID + "Secondary indexes are not supported by this server yet")
+    with_indexes = req.get("LocalSecondaryIndexes") is not None or req.get("GlobalSecondaryIndexes") is not None
+    check_key_schema(req["KeySchema"], req.get("AttributeDefinitions", []), with_indexes)
     billing_mode = req.get("BillingMode", "PROVISIONED")
+    if with_indexes:
+        check_create_indexes(req, billing_mode)
     now = time.time()
     description = {
         "AttributeDefinitions": req["AttributeDefinitions"],
@@ -50,6 +61,7 @@ def create_table(ctx: Context, req: dict) -> dict:
         "BillingModeSummary": {"BillingMode": billing_mode, "LastUpdateToPayPerRequestDateTime": now},
         "DeletionProtectionEnabled": req.get("DeletionProtectionEnabled", False),
         "TableClassSummary": {"TableClass": req.get("TableClass", "STANDARD")},
+        **created_indexes(req, ctx.settings.table_arn(name), billing_mode),
     }
     tags = check_tags(req.get("Tags", []))
     changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=True)
@@ -60,14 +72,15 @@ def create_table(ctx: Context, req: dict) -> dict:
         append_stream_rows(tx, changed_streams)
     announce(ctx, changed_streams)
     # DynamoDB answers CREATING and reports ACTIVE once the table is usable; ours is usable now.
-    return {"TableDescription": {**describe(ctx, description, item_count=0, size=0), "TableStatus": "CREATING"}}
+    return {"TableDescription": {**describe(ctx, description, 0, 0, None, index_status="CREATING"),
+                                 "TableStatus": "CREATING"}}
 
 
 @SERVICE.operation("DescribeTable")
 def describe_table(ctx: Context, req: dict) -> dict:
     table = ctx.table(req["TableName"], name_in_error=True)
     count, size = ctx.storage.table_stats(table.id)
-    return {"Table": describe(ctx, table.description, count, size)}
+    return {"Table": describe(ctx, table.description, count, size, table)}
 
 
 @SERVICE.operation("ListTables")
@@ -85,7 +98,9 @@ def delete_table(ctx: Context, req: dict) -> dict:
     table = ctx.table(req["TableName"], name_in_error=True)
     if table.description.get("DeletionProtectionEnabled"):
         raise ValidationException("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+    check_no_index_in_flight(table)
     count, size = ctx.storage.table_stats(table.id)
+    shown = deleting(describe(ctx, table.description, count, size, table, index_status="DELETING"))
     stream = active_stream(table.description)
     changed_streams = [disabled(stream)] if stream else []
     with ctx.storage.transaction() as tx:
@@ -93,19 +108,24 @@ def delete_table(ctx: Context, req: dict) -> dict:
         append_stream_rows(tx, changed_streams)
     ctx.forget(table.name)
     announce(ctx, changed_streams)
-    return {"TableDescription": {**describe(ctx, table.description, count, size), "TableStatus": "DELETING"}}
+    return {"TableDescription": shown}
 
 
 @SERVICE.operation("UpdateTable")
 def update_table(ctx: Context, req: dict) -> dict:
     table = ctx.table(req["TableName"], name_in_error=True)
-    description = dict(table.description)
+    description = copy.deepcopy(table.description)  # edited below, kept only if every check passes
     changed = False
     if "BillingMode" in req or "ProvisionedThroughput" in req:
+        mode = description["BillingModeSummary"]["BillingMode"]
         changed |= update_billing(description, req)
+        if req.get("BillingMode", mode) != mode:
+            switch_billing(description, req["BillingMode"], req)
         # A BillingMode that repeats the table's own is accepted as a change of nothing (clients
         # such as infrastructure tools send it with every update), not refused as a missing one.
         changed |= "BillingMode" in req
+    index_changes = apply_index_updates(table, description, req)
+    changed |= "GlobalSecondaryIndexUpdates" in req
     changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=False)
     changed |= bool(changed_streams)
     if "DeletionProtectionEnabled" in req:
@@ -119,14 +139,29 @@ def update_table(ctx: Context, req: dict) -> dict:
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, "
             "GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
         )
+    before = table.description
+    save_update(ctx, table, description, changed_streams, index_changes)
+    count, size = ctx.storage.table_stats(table.id)
+    shown = describe(ctx, description, count, size, ctx.table(table.name))
+    return {"TableDescription": with_index_changes(shown, before, index_changes)}
+
+
+def save_update(ctx: Context, table: Table, description: dict, changed_streams: list[dict],
+                index_changes: IndexChanges) -> None:
+    """One transaction: the new description, its streams' catalog rows, a back-fill row for a
+    created index (whose thread starts once it is committed), a deleted index's entries gone."""
     table.record.description = description
     with ctx.storage.transaction() as tx:
         tx.update_table(table.record)
         append_stream_rows(tx, changed_streams)
+        for name in index_changes.created:
+            tx.start_backfill(table.id, name)
+        for name in index_changes.deleted:
+            tx.delete_index(table.id, name)
     ctx.forget(table.name)
     announce(ctx, changed_streams)
-    count, size = ctx.storage.table_stats(table.id)
-    return {"TableDescription": describe(ctx, description, count, size)}
+    for name in index_changes.created:
+        start_backfill(ctx, table.id, table.name, name)
 
 
 @SERVICE.operation("TagResource")
@@ -155,11 +190,30 @@ def list_tags_of_resource(ctx: Context, req: dict) -> dict:
 
 
 HIDDEN = ("Tags", "Streams")  # stored with the table, not part of its DynamoDB description
+# What a deleting table's description leaves out (DynamoDB's DeleteTable answer).
+NOT_WHILE_DELETING = ("AttributeDefinitions", "KeySchema", "CreationDateTime")
 
 
-def describe(ctx: Context, description: dict, item_count: int, size: int) -> dict:
+def describe(ctx: Context, description: dict, item_count: int, size: int, table: Table | None,
+             index_status: str | None = None) -> dict:
+    """A table's description as DescribeTable shows it: the stored one with live counts, and its
+    indexes with theirs (`table` None: a table being created, nothing stored yet)."""
     public = {k: v for k, v in description.items() if k not in HIDDEN}
-    return {**public, "ItemCount": item_count, "TableSizeBytes": size}
+    indexes = describe_indexes(ctx, table, description, index_status)
+    return {**public, **indexes, "ItemCount": item_count, "TableSizeBytes": size}
+
+
+def deleting(shown: dict) -> dict:
+    return {**{k: v for k, v in shown.items() if k not in NOT_WHILE_DELETING}, "TableStatus": "DELETING"}
+
+
+def with_index_changes(shown: dict, before: dict, changes: IndexChanges) -> dict:
+    """UpdateTable's answer shows a created index CREATING and a deleted one DELETING."""
+    indexes = [{**i, "IndexStatus": changes.statuses.get(i["IndexName"], i["IndexStatus"])}
+               for i in shown.get("GlobalSecondaryIndexes", ())]
+    indexes += [{**i, "IndexStatus": "DELETING", "IndexSizeBytes": 0, "ItemCount": 0}
+                for i in before.get("GlobalSecondaryIndexes", ()) if i["IndexName"] in changes.deleted]
+    return {**shown, "GlobalSecondaryIndexes": indexes} if indexes else shown
 
 
 def apply_stream_specification(ctx: Context, description: dict, spec: dict | None, creating: bool) -> list[dict]:
@@ -193,62 +247,6 @@ def append_stream_rows(tx, streams: list[dict]) -> None:
 def announce(ctx: Context, streams: list[dict]) -> None:
     if streams:
         ctx.events_committed()
-
-
-def check_key_schema(key_schema: list[dict], definitions: list[dict]) -> None:
-    """DynamoDB's rules for a table's KeySchema and AttributeDefinitions, in its order."""
-    if len(key_schema) > 2:
-        raise ValidationException(
-            f"1 validation error detected: Value '{render(key_schema)}' at 'keySchema' failed to satisfy constraint: "
-            "Member must have length less than or equal to 2"
-        )
-    defined = [d["AttributeName"] for d in definitions]
-    keys = [k["AttributeName"] for k in key_schema]
-    if len(set(defined)) != len(defined):
-        raise ValidationException("Cannot have two attributes with the same name")
-    if any(k not in defined for k in keys):
-        if len(keys) == 2:
-            raise ValidationException("Invalid KeySchema: Some index key attribute have no definition")
-        raise ValidationException(
-            INVALID + "Some index key attributes are not defined in AttributeDefinitions. "
-            f"Keys: [{', '.join(keys)}], AttributeDefinitions: [{', '.join(defined)}]"
-        )
-    if len(keys) == 2 and keys[0] == keys[1]:
-        raise ValidationException("Both the Hash Key and the Range Key element in the KeySchema have the same name")
-    if key_schema[0]["KeyType"] != "HASH":
-        raise ValidationException("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    if len(key_schema) == 2 and key_schema[1]["KeyType"] != "RANGE":
-        raise ValidationException("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
-    if len(keys) != len(defined):
-        raise ValidationException(
-            INVALID + "Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"
-        )
-
-
-def throughput(billing_mode: str, provisioned: dict | None) -> dict:
-    if billing_mode == "PAY_PER_REQUEST":
-        if provisioned is not None:
-            raise ValidationException(
-                INVALID + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
-            )
-        return {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
-    if provisioned is None:
-        raise ValidationException(
-            INVALID + "ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
-        )
-    for unit in ("ReadCapacityUnits", "WriteCapacityUnits"):
-        if provisioned[unit] < 1:
-            raise ValidationException(
-                f"1 validation error detected: Value '{provisioned[unit]}' at 'provisionedThroughput.{unit[0].lower()}{unit[1:]}' "
-                "failed to satisfy constraint: Member must have value greater than or equal to 1"
-            )
-        if provisioned[unit] > 1_000_000_000_000:
-            raise ValidationException(f"Given value {provisioned[unit]} for {unit} is out of bounds")
-    return {
-        "NumberOfDecreasesToday": 0,
-        "ReadCapacityUnits": provisioned["ReadCapacityUnits"],
-        "WriteCapacityUnits": provisioned["WriteCapacityUnits"],
-    }
 
 
 def update_billing(description: dict, req: dict) -> bool:

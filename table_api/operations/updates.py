@@ -19,8 +19,8 @@ from table_api.expressions.apply import apply_update
 from table_api.expressions.messages import OPERAND_TYPE_MISMATCH
 from table_api.keys import KeySchema
 from table_api.operations import legacy
-from table_api.operations.common import RequestExpressions, consumed_capacity, write_units
-from table_api.operations.items import check_condition
+from table_api.operations.common import RequestExpressions
+from table_api.operations.items import check_condition, write_response
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, Item, item_size, too_deep, validate_item
 from table_api.writes import write_item
@@ -45,12 +45,10 @@ def update_item(ctx: Context, req: dict) -> dict:
             return None
         return checked(apply_update(update, key if old is None else old, mismatch))
 
-    old, change = write_item(ctx, table, key, apply)
-    new = old if change is None else change.new
-    return {
-        **returned(req, update, old, new),
-        **consumed_capacity(req, table, write_units(old, new, size_of=item_size)),
-    }
+    written = write_item(ctx, table, key, apply)
+    old = written.old
+    new = old if written.change is None else written.change.new
+    return write_response(req, table, key, written, returned(req, update, old, new), old, new)
 
 
 def update_and_condition(req: dict):

@@ -37,6 +37,28 @@ CREATE TABLE IF NOT EXISTS items (
     size INTEGER NOT NULL,
     PRIMARY KEY (tbl, pk, sk)
 ) WITHOUT ROWID;
+-- Secondary index entries: the index key, then the table key (ties in index order are in table
+-- key order), and the projected item. One index's Query is a range of this primary key.
+CREATE TABLE IF NOT EXISTS index_entries (
+    tbl  INTEGER NOT NULL,
+    idx  TEXT NOT NULL,
+    ipk  BLOB NOT NULL,
+    isk  BLOB NOT NULL,
+    pk   BLOB NOT NULL,
+    sk   BLOB NOT NULL,
+    item BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (tbl, idx, ipk, isk, pk, sk)
+) WITHOUT ROWID;
+-- Back-fills of indexes added by UpdateTable: the table key the back-fill has reached (NULL:
+-- not started). The row goes when the index is complete, so a restart resumes the rest.
+CREATE TABLE IF NOT EXISTS backfills (
+    tbl      INTEGER NOT NULL,
+    idx      TEXT NOT NULL,
+    after_pk BLOB,
+    after_sk BLOB,
+    PRIMARY KEY (tbl, idx)
+);
 CREATE TABLE IF NOT EXISTS outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     kind       TEXT NOT NULL,
@@ -73,6 +95,63 @@ class SqliteTransaction:
     def delete_item(self, table_id: int, pk: bytes, sk: bytes) -> None:
         self.db.execute("DELETE FROM items WHERE tbl=? AND pk=? AND sk=?", (table_id, pk, sk))
 
+    def put_index_entry(self, table_id: int, index: str, key: tuple[bytes, bytes], table_key: tuple[bytes, bytes],
+                        item: dict, size: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO index_entries (tbl, idx, ipk, isk, pk, sk, item, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (table_id, index, *key, *table_key, orjson.dumps(item), size),
+        )
+
+    def delete_index_entry(self, table_id: int, index: str, key: tuple[bytes, bytes],
+                           table_key: tuple[bytes, bytes]) -> None:
+        self.db.execute("DELETE FROM index_entries WHERE tbl=? AND idx=? AND ipk=? AND isk=? AND pk=? AND sk=?",
+                        (table_id, index, *key, *table_key))
+
+    def delete_index(self, table_id: int, index: str) -> None:
+        self.db.execute("DELETE FROM index_entries WHERE tbl=? AND idx=?", (table_id, index))
+        self.db.execute("DELETE FROM backfills WHERE tbl=? AND idx=?", (table_id, index))
+
+    def collection_size(self, table_id: int, pk: bytes, local_indexes: list[str]) -> int:
+        """Bytes of an item collection: the items of one partition key and their LSI entries."""
+        sql = "SELECT COALESCE(SUM(size), 0) FROM items WHERE tbl=? AND pk=?"
+        (size,) = self.db.execute(sql, (table_id, pk)).fetchone()
+        sql = "SELECT COALESCE(SUM(size), 0) FROM index_entries WHERE tbl=? AND idx=? AND ipk=?"
+        for index in local_indexes:
+            (more,) = self.db.execute(sql, (table_id, index, pk)).fetchone()
+            size += more
+        return size
+
+    def start_backfill(self, table_id: int, index: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO backfills (tbl, idx) VALUES (?, ?)", (table_id, index))
+
+    def backfill_position(self, table_id: int, index: str) -> tuple[bytes, bytes] | None | bool:
+        """Where a back-fill is: the table key it has reached, None at the start, False when it
+        is no longer wanted (done, or its index or table deleted)."""
+        sql = "SELECT after_pk, after_sk FROM backfills WHERE tbl=? AND idx=?"
+        row = self.db.execute(sql, (table_id, index)).fetchone()
+        if row is None:
+            return False
+        return None if row[0] is None else (row[0], row[1])
+
+    def advance_backfill(self, table_id: int, index: str, after: tuple[bytes, bytes] | None) -> None:
+        """Record progress (`after`), or the end of the back-fill (None)."""
+        if after is None:
+            self.db.execute("DELETE FROM backfills WHERE tbl=? AND idx=?", (table_id, index))
+        else:
+            self.db.execute("UPDATE backfills SET after_pk=?, after_sk=? WHERE tbl=? AND idx=?",
+                            (*after, table_id, index))
+
+    def items_after(self, table_id: int, after: tuple[bytes, bytes] | None,
+                    limit: int) -> list[tuple[bytes, bytes, dict]]:
+        """Up to `limit` items in key order after the key `after` (a back-fill's next batch)."""
+        sql, args = "SELECT pk, sk, item FROM items WHERE tbl=?", [table_id]
+        if after is not None:
+            sql += " AND (pk, sk) > (?, ?)"
+            args += after
+        rows = self.db.execute(sql + " ORDER BY pk, sk LIMIT ?", (*args, limit)).fetchall()
+        return [(pk, sk, orjson.loads(item)) for pk, sk, item in rows]
+
     def append_outbox(self, kind: str, topic: str, partition: int, payload: bytes, created_ms: int) -> None:
         self.db.execute(
             "INSERT INTO outbox (kind, topic, partition, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
@@ -91,6 +170,8 @@ class SqliteTransaction:
 
     def delete_table(self, record: TableRecord) -> None:
         self.db.execute("DELETE FROM items WHERE tbl=?", (record.id,))
+        self.db.execute("DELETE FROM index_entries WHERE tbl=?", (record.id,))
+        self.db.execute("DELETE FROM backfills WHERE tbl=?", (record.id,))
         self.db.execute("DELETE FROM tables WHERE id=?", (record.id,))
 
 
@@ -171,35 +252,61 @@ class SqliteStorage:
                     forward: bool, limit: int, max_bytes: int) -> list[StoredItem]:
         """One partition's items between two sort-key bounds: a range of the primary key."""
         sql, args = ["SELECT sk, item, size FROM items WHERE tbl=? AND pk=?"], [table_id, pk]
-        if low is not None:
-            sql.append("AND sk >= ?" if low.inclusive else "AND sk > ?")
-            args.append(low.key)
-        if high is not None:
-            sql.append("AND sk <= ?" if high.inclusive else "AND sk < ?")
-            args.append(high.key)
+        _between(sql, args, "sk", low, high)
         sql.append("ORDER BY sk LIMIT ?" if forward else "ORDER BY sk DESC LIMIT ?")
-        with self.lock:
-            rows = self.db.execute(" ".join(sql), (*args, limit))
-            return _take((StoredItem(pk, *row) for row in rows), max_bytes)
+        return self._read(sql, args, limit, max_bytes, lambda row: StoredItem(pk, *row))
 
     def scan_items(self, table_id: int, after: tuple[bytes, bytes] | None, pk_from: bytes | None,
                    pk_below: bytes | None, limit: int, max_bytes: int) -> list[StoredItem]:
         """Items after the key `after`, with partition keys in [pk_from, pk_below): a range of
         the primary key, in (pk, sk) order."""
         sql, args = ["SELECT pk, sk, item, size FROM items WHERE tbl=?"], [table_id]
-        if after is not None:
-            sql.append("AND (pk, sk) > (?, ?)")
-            args += after
-        if pk_from is not None:
-            sql.append("AND pk >= ?")
-            args.append(pk_from)
-        if pk_below is not None:
-            sql.append("AND pk < ?")
-            args.append(pk_below)
+        _segment(sql, args, ("pk", "sk"), after, pk_from, pk_below)
         sql.append("ORDER BY pk, sk LIMIT ?")
+        return self._read(sql, args, limit, max_bytes)
+
+    def _read(self, sql: list[str], args: list, limit: int, max_bytes: int, make=StoredItem._make) -> list[StoredItem]:
         with self.lock:
             rows = self.db.execute(" ".join(sql), (*args, limit))
-            return _take(map(StoredItem._make, rows), max_bytes)
+            return _take(map(make, rows), max_bytes)
+
+    def index_stats(self, table_id: int, index: str) -> tuple[int, int]:
+        with self.lock:
+            count, size = self.db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM index_entries WHERE tbl=? AND idx=?", (table_id, index)
+            ).fetchone()
+        return count, size
+
+    def backfills(self, table_id: int | None = None) -> list[tuple[int, str]]:
+        """(table id, index name) of every unfinished back-fill (of one table, or of all)."""
+        with self.lock:
+            if table_id is None:
+                return self.db.execute("SELECT tbl, idx FROM backfills").fetchall()
+            return self.db.execute("SELECT tbl, idx FROM backfills WHERE tbl=?", (table_id,)).fetchall()
+
+    def query_index(self, table_id: int, index: str, pk: bytes, low: Bound | None, high: Bound | None,
+                    after: tuple[bytes, bytes, bytes] | None, forward: bool, limit: int,
+                    max_bytes: int) -> list[StoredItem]:
+        """One index partition's entries between two sort-key bounds, after (before, backwards)
+        the entry (index sort key, table key) `after`: a range of the entries' primary key. The
+        StoredItems carry the table key of each entry's item."""
+        sql = ["SELECT pk, sk, item, size FROM index_entries WHERE tbl=? AND idx=? AND ipk=?"]
+        args: list = [table_id, index, pk]
+        _between(sql, args, "isk", low, high)
+        if after is not None:
+            sql.append("AND (isk, pk, sk) > (?, ?, ?)" if forward else "AND (isk, pk, sk) < (?, ?, ?)")
+            args += after
+        sql.append("ORDER BY isk, pk, sk LIMIT ?" if forward else "ORDER BY isk DESC, pk DESC, sk DESC LIMIT ?")
+        return self._read(sql, args, limit, max_bytes)
+
+    def scan_index(self, table_id: int, index: str, after: tuple[bytes, bytes, bytes, bytes] | None,
+                   pk_from: bytes | None, pk_below: bytes | None, limit: int, max_bytes: int) -> list[StoredItem]:
+        """An index's entries after the entry `after` (index key, table key), with index partition
+        keys in [pk_from, pk_below), in index order."""
+        sql, args = ["SELECT pk, sk, item, size FROM index_entries WHERE tbl=? AND idx=?"], [table_id, index]
+        _segment(sql, args, ("ipk", "isk", "pk", "sk"), after, pk_from, pk_below)
+        sql.append("ORDER BY ipk, isk, pk, sk LIMIT ?")
+        return self._read(sql, args, limit, max_bytes)
 
     def outbox(self) -> SqliteOutbox:
         return SqliteOutbox(self.path, self.synchronous)
@@ -211,6 +318,27 @@ class SqliteStorage:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+def _between(sql: list[str], args: list, column: str, low: Bound | None, high: Bound | None) -> None:
+    """The clauses of a range of `column` between two bounds (None: open)."""
+    if low is not None:
+        sql.append(f"AND {column} >= ?" if low.inclusive else f"AND {column} > ?")
+        args.append(low.key)
+    if high is not None:
+        sql.append(f"AND {column} <= ?" if high.inclusive else f"AND {column} < ?")
+        args.append(high.key)
+
+
+def _segment(sql: list[str], args: list, key: tuple[str, ...], after: tuple | None, pk_from: bytes | None,
+             pk_below: bytes | None) -> None:
+    """The clauses of a scan: keys (the columns `key`) after `after`, with the partition key
+    (the first column) in [pk_from, pk_below)."""
+    if after is not None:
+        sql.append(f"AND ({', '.join(key)}) > ({', '.join('?' * len(key))})")
+        args += after
+    _between(sql, args, key[0], None if pk_from is None else Bound(pk_from),
+             None if pk_below is None else Bound(pk_below, inclusive=False))
 
 
 def _take(items: Iterator[StoredItem], max_bytes: int) -> list[StoredItem]:

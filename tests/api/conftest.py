@@ -8,6 +8,7 @@ import uuid
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.api.helpers import unique_name
 from tests.conftest import CREDENTIALS, REGION
@@ -48,6 +49,19 @@ def module_table(dynamodb):
         dynamodb.delete_table(TableName=name)
     except dynamodb.exceptions.ResourceNotFoundException:
         pass
+
+
+@pytest.fixture
+def tables(lenient):
+    """Names appended here are deleted after the test (for tests that call CreateTable themselves,
+    and for names the server should have refused, in case it did not)."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        try:
+            lenient.delete_table(TableName=name)
+        except ClientError:
+            pass
 
 
 @pytest.fixture

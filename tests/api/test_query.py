@@ -381,6 +381,12 @@ def test_exclusive_start_key_must_be_a_key_of_the_queried_partition(dynamodb, nu
         q(dynamodb, numbers, "pk = :p", P, ExclusiveStartKey=start)
 
 
+def test_exclusive_start_key_with_a_sort_key_on_a_table_without_one_is_refused(dynamodb, table):
+    table.put_item(Item={"pk": "p"})
+    with validation_error("The provided starting key is invalid"):
+        q(dynamodb, table.name, "pk = :p", P, ExclusiveStartKey={"pk": {"S": "p"}, "sk": {"N": "1"}})
+
+
 def test_exclusive_start_key_must_match_the_range_key_predicate(dynamodb, numbers):
     values = {**P, ":n": {"N": "1"}}
     with validation_error("The provided starting key does not match the range key predicate"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import re
 import uuid
@@ -16,19 +17,6 @@ HASH_ONLY = {
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
     "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
 }
-
-
-@pytest.fixture
-def tables(lenient):
-    """Names appended here are deleted after the test (for tests that call CreateTable themselves,
-    and for names the server should have refused, in case it did not)."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        try:
-            lenient.delete_table(TableName=name)
-        except ClientError:
-            pass
 
 
 def create(dynamodb, tables, name=None, **kwargs):
@@ -246,8 +234,8 @@ def test_definition_of_an_unused_attribute_is_refused(dynamodb):
         )
 
 
-def test_attribute_defined_twice_is_refused(dynamodb):
-    with validation_error():
+def test_attribute_defined_twice_is_refused_naming_it(dynamodb):
+    with validation_error("Attribute Name is duplicated: pk"):
         dynamodb.create_table(
             TableName=unique_name(), BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -338,6 +326,33 @@ def test_delete_table_returns_its_description_and_removes_it(dynamodb, tables):
     with aws_error("ResourceNotFoundException", f"Requested resource not found: Table: {name} not found"):
         dynamodb.describe_table(TableName=name)
     assert name not in dynamodb.list_tables(ExclusiveStartTableName=name[:-1], Limit=100)["TableNames"]
+
+
+def test_delete_table_answers_with_the_fields_of_a_deleting_table(dynamodb, tables):
+    name, created = create(dynamodb, tables)
+    desc = dynamodb.delete_table(TableName=name)["TableDescription"]
+    # DynamoDB's answer for a deleting table has no key schema, definitions or creation time
+    assert not {"KeySchema", "AttributeDefinitions", "CreationDateTime"} & set(desc)
+    assert {k: desc[k] for k in ("TableName", "TableStatus", "ItemCount", "TableSizeBytes", "TableId")} == {
+        "TableName": name, "TableStatus": "DELETING", "ItemCount": 0, "TableSizeBytes": 0, "TableId": created["TableId"]}
+    assert desc["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+    assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_creating_a_table_twice_at_once_creates_it_once(dynamodb, tables):
+    name = unique_name()
+    tables.append(name)
+
+    def attempt(_):
+        try:
+            dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **HASH_ONLY)
+            return "created"
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(attempt, range(4)))
+    assert outcomes == ["ResourceInUseException"] * 3 + ["created"]
 
 
 def test_delete_unknown_table_is_resource_not_found(dynamodb):

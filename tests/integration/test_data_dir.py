@@ -182,12 +182,12 @@ def test_a_data_dir_of_release_84f6bf6_is_migrated_in_place(tmp_path):
         stderr = stop(process)
     migrated = [line for line in stderr.splitlines() if "migrated" in line]
     assert len(migrated) == 1, stderr
-    assert "format version 1 to 2" in migrated[0]
+    assert f"format version 1 to {FORMAT_VERSION}" in migrated[0]
     [backup] = data.glob("backup-1-*")
     assert str(backup) in migrated[0]
     assert rows(backup / "tables.sqlite3") == rows(FIXTURE / "tables.sqlite3")  # the release's, untouched
     assert all("Epoch" not in s for _, d in rows(backup / "tables.sqlite3")[0] for s in d.get("Streams", []))
-    assert (data / "FORMAT").read_text() == "2\n"
+    assert (data / "FORMAT").read_text() == f"{FORMAT_VERSION}\n"
     [(_, release)] = [(n, d) for n, d in rows(data / "tables.sqlite3")[0] if n == "Release1"]
     assert [(s["StreamArn"], "Epoch" in s) for s in release["Streams"]] == [(FIXTURE_STREAM_ARN, True)]
     # a second start finds nothing to migrate

@@ -40,20 +40,32 @@ def test_format_1_is_migrated_with_a_backup_and_one_line(tmp_path):
     assert data_dir.prepare(path, lines.append) == 1
     [line] = lines
     [backup] = path.glob("backup-1-*")
-    assert "format version 1 to 2" in line and str(backup) in line
-    assert data_dir.format_of(path) == 2
+    assert f"format version 1 to {data_dir.FORMAT_VERSION}" in line and str(backup) in line
+    assert data_dir.format_of(path) == data_dir.FORMAT_VERSION
     db = sqlite3.connect(path / "tables.sqlite3")
     streams = [s for (d,) in db.execute("SELECT description FROM tables") for s in orjson.loads(d).get("Streams", [])]
     assert streams and all(s["Epoch"] == 0 for s in streams)
     old = sqlite3.connect(backup / "tables.sqlite3")
     assert all("Epoch" not in s for (d,) in old.execute("SELECT description FROM tables")
                for s in orjson.loads(d).get("Streams", []))
-    assert data_dir.prepare(path, lines.append) == 2 and len(lines) == 1  # nothing more to do
+    assert data_dir.prepare(path, lines.append) == data_dir.FORMAT_VERSION and len(lines) == 1  # nothing more
+
+
+def test_format_2_becomes_3_in_place_without_a_backup(tmp_path):
+    """Version 3 (secondary indexes) rewrites nothing: only the marker moves, so older code that
+    would not maintain indexes refuses the directory."""
+    (tmp_path / "FORMAT").write_text("2\n")
+    (tmp_path / "tables.sqlite3").write_bytes(b"")
+    lines = []
+    assert data_dir.prepare(tmp_path, lines.append) == 2
+    assert lines == [f"data directory {tmp_path} migrated from format version 2 to 3"]
+    assert not list(tmp_path.glob("backup-*"))
+    assert data_dir.format_of(tmp_path) == 3
 
 
 def test_a_newer_format_is_refused_naming_both_versions(tmp_path):
     (tmp_path / "FORMAT").write_text("7\n")
-    with pytest.raises(data_dir.DataDirError, match=r"format version 7, newer than .* format version 2"):
+    with pytest.raises(data_dir.DataDirError, match=rf"format version 7, newer than .* format version {data_dir.FORMAT_VERSION}"):
         data_dir.prepare(tmp_path)
 
 
