@@ -384,7 +384,22 @@ def parts_of(args, broker=None) -> list:
             kinesis_shard_limit=int(args.kinesis_shard_limit),
             kinesis_grace_s=float(args.kinesis_grace_seconds),
         )))
+    if args.command == "up":
+        parts += lambda_parts(args)
     return parts
+
+
+def lambda_parts(args) -> list:
+    """CloudWatch Logs, then Lambda (its workers log there): only in `up`, where the table service and
+    the streams are on the same port for a function's SDK calls (docs/lambda.md)."""
+    from cloudwatch_logs.app import CloudWatchLogs
+    from lambda_api.app import LambdaApi
+    from lambda_api.settings import Settings as LambdaSettings
+
+    loopback = "127.0.0.1" if args.host in ("0.0.0.0", "::", "[::]") else args.host  # a handler cannot call 0.0.0.0
+    endpoint = f"{'https' if args.tls_cert else 'http'}://{loopback}:{args.port}"
+    return [CloudWatchLogs(Path(args.data_dir), args.region, args.account_id),
+            LambdaApi(LambdaSettings(Path(args.data_dir), args.region, args.account_id, endpoint))]
 
 
 if __name__ == "__main__":

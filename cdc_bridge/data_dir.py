@@ -6,6 +6,8 @@ format migrated in place) by `up`, `table-api` and `connector` before their part
     <data-dir>/iterator.key      the connector's HMAC key of shard iterators (connector/settings.py)
     <data-dir>/kinesis-streams.json   the Kinesis stream definitions (connector/kinesis_catalog.py)
     <data-dir>/kafka/            Apache Kafka's own data, when `up` runs it (cdc_bridge/apache_kafka.py)
+    <data-dir>/lambda/           Lambda functions and their code (lambda_api/functions.py, code.py)
+    <data-dir>/logs/             CloudWatch Logs groups and streams (cloudwatch_logs/store.py)
 
 Versions:
   1  the format of release 84f6bf6: `tables.sqlite3` alone, no marker; stream descriptions
@@ -16,6 +18,9 @@ Versions:
      LocalSecondaryIndexes, kept in `index_entries` and `backfills` of `tables.sqlite3` (created by
      the storage when it opens the file; nothing is rewritten). Code of version 2 would serve such
      tables without maintaining their indexes, hence the new version.
+
+`lambda/` and `logs/` need no version of their own: code that does not know them ignores them, and a
+directory without them has no functions and no logs (`function.json` carries its own `Format`).
 
 A directory without a marker is of version 1 when it holds `tables.sqlite3`, else new (nothing
 there to migrate: logs, or Kafka's data alone). Each migration backs up what it rewrites into

@@ -1,0 +1,70 @@
+"""Lambda as a part of the server: its REST routes (`/2015-03-31/...`), the function store under the
+data directory and the runner. Starts after the CloudWatch Logs part, whose store its workers
+write to."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
+
+from lambda_api.context import LambdaContext
+from lambda_api.functions import FunctionStore
+from lambda_api.operations import functions, invoke  # noqa: F401  (they register their operations)
+from lambda_api.operations.service import SERVICE
+from lambda_api.runner import Runner
+from lambda_api.settings import Settings
+
+API_PREFIXES = ("/2015-03-31", "/2014-11-13")  # every Lambda path of the model starts with an API date
+PACKAGE_FILE = re.compile(r"[0-9a-f]{64}\.zip")
+# Lambda takes requests up to this size on these paths: a 50 MB zip, base64, in CreateFunction's JSON
+MAX_REQUEST_BYTES = 69_905_067
+
+
+class LambdaApi:
+    name = "lambda"
+    services: ClassVar[list] = []  # REST-JSON: served by `routers`, not by POST /
+    body_limits: ClassVar[dict] = {"/2015-03-31/functions": MAX_REQUEST_BYTES}  # the server's Screen lets these through
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.context: LambdaContext | None = None
+        self.routers = [SERVICE.router(lambda: self.context, API_PREFIXES), self.package_router()]
+
+    def start(self, env: dict[str, Any]) -> None:
+        store = FunctionStore(self.settings)
+        store.load()
+        runner = Runner(env["log_store"], self.handler_environment(), self.settings.idle_worker_seconds)
+        self.context = LambdaContext(self.settings, store, runner)
+        env["lambda"] = self.context  # for parts that run functions (event source mappings)
+
+    def handler_environment(self) -> dict[str, str]:
+        """What every worker gets so that its SDK calls come back to this server. Any key is accepted
+        while the server has no credentials file (see the README's Security section)."""
+        region = self.settings.region
+        return {"AWS_ENDPOINT_URL": self.settings.endpoint_url, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+                "AWS_ACCESS_KEY_ID": "cdc-bridge-lambda", "AWS_SECRET_ACCESS_KEY": "cdc-bridge-lambda",
+                "AWS_SESSION_TOKEN": "cdc-bridge-lambda"}
+
+    def stop(self) -> None:
+        if self.context is not None:
+            self.context.runner.stop()
+
+    def health(self) -> dict[str, Any]:
+        return {"functions": len(self.context.functions.functions), "directory": str(self.settings.root),
+                **self.context.runner.health()}
+
+    def package_router(self) -> APIRouter:
+        """GetFunction's Code.Location: the function's deployment package, as uploaded."""
+        router = APIRouter()
+
+        @router.get("/_cdc_bridge/lambda/{name}/{file}", include_in_schema=False)
+        async def package(name: str, file: str) -> Response:
+            function = self.context.functions.get(name) if self.context else None
+            if function is None or not PACKAGE_FILE.fullmatch(file) or file != f"{function.code_hex}.zip":
+                return Response(status_code=404)
+            return FileResponse(self.context.functions.directory(name) / file, media_type="application/zip")
+
+        return router

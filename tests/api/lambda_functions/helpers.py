@@ -1,0 +1,53 @@
+"""Helpers of the Lambda and CloudWatch Logs tests: the shared server, clients, deployment packages."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import boto3
+from botocore.config import Config
+
+from tests.conftest import CREDENTIALS, REGION, ServerProcess
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+_servers: dict[str, ServerProcess] = {}
+
+
+def lambda_server_url(broker, tmp_path_factory, request) -> str:
+    """One `cdc-bridge up` per session (Lambda is only in `up`), on the session's broker."""
+    external = os.environ.get("CDC_BRIDGE_TEST_ENDPOINT")
+    if external:
+        return external
+    if "server" not in _servers:
+        server = ServerProcess("up", tmp_path_factory.mktemp("lambda"), "--kafka-bootstrap-servers",
+                               broker.bootstrap_servers)
+        server.start()
+        _servers["server"] = server
+        request.session.config.add_cleanup(server.stop)
+    return _servers["server"].url
+
+
+def clients(url: str, service: str, validate: bool = True):
+    return boto3.client(service, endpoint_url=url, region_name=REGION, **CREDENTIALS, config=Config(
+        retries={"max_attempts": 1}, read_timeout=60, parameter_validation=validate))
+
+
+def package(files: dict[str, str]) -> bytes:
+    """A deployment package (zip) of {path: source}."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, source in files.items():
+            archive.writestr(path, source)
+    return buffer.getvalue()
+
+
+def python_package(source: str) -> bytes:
+    return package({"app.py": source})
+
+
+def error_of(exc) -> tuple[str, int, str]:
+    """(code, HTTP status, message) of a pytest.raises(ClientError) result."""
+    response = exc.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
