@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+import unicodedata
 import uuid
 
 from contracts.stream_catalog import CATALOG_TOPIC, catalog_payload
@@ -276,13 +277,28 @@ def update_billing(description: dict, req: dict) -> bool:
     return True
 
 
+TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"  # DynamoDB's, in Java's syntax (Python's re has no \p{...})
+TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
 def check_tags(tags: list[dict]) -> list[dict]:
     if len(tags) > MAX_TAGS:
         raise ValidationException("The number of tags exceeds the limit of 50")
+    problems = [f"Value '{tag[member]}' at 'tags.{i}.member.{member.lower()}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {TAG_PATTERN}"
+                for i, tag in enumerate(tags, 1) for member in ("Key", "Value") if not tag_text_ok(tag[member])]
+    if problems:
+        n = len(problems)
+        raise ValidationException(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(problems))
     for tag in tags:
         if tag["Key"].startswith("aws:"):
             raise ValidationException("Invalid tag key: keys beginning with 'aws:' are reserved for AWS use")
     return tags
+
+
+def tag_text_ok(text: str) -> bool:
+    """Unicode letters, separators (white space), numbers and `_ . : / = + - @`, as DynamoDB allows."""
+    return all(c in TAG_PUNCTUATION or unicodedata.category(c)[0] in "LZN" for c in text)
 
 
 def table_by_arn(ctx: Context, arn: str):

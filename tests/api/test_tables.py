@@ -556,3 +556,17 @@ def test_table_name_outside_the_pattern_is_refused_before_lookup(dynamodb, opera
         "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
     ):
         getattr(dynamodb, operation)(TableName="bad;name")
+
+
+def test_tags_with_characters_dynamodb_forbids_are_refused_and_unicode_letters_pass(dynamodb, table):
+    arn = dynamodb.describe_table(TableName=table.name)["Table"]["TableArn"]
+    pattern = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"
+    with validation_error("2 validation errors detected: Value 'a<b>' at 'tags.1.member.key' failed to satisfy "
+                          f"constraint: Member must satisfy regular expression pattern: {pattern}; Value 'x;y' at "
+                          "'tags.2.member.value' failed to satisfy constraint: Member must satisfy regular expression "
+                          f"pattern: {pattern}"):
+        dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "a<b>", "Value": "1"}, {"Key": "ok", "Value": "x;y"}])
+    assert dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", []) == []
+    dynamodb.tag_resource(ResourceArn=arn, Tags=[{"Key": "Équipe données", "Value": "a_b.c:d/e=f+g-h@i 42"}])
+    assert dynamodb.list_tags_of_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "Équipe données", "Value": "a_b.c:d/e=f+g-h@i 42"}]
