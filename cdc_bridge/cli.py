@@ -199,13 +199,14 @@ def run_broker(args) -> int:
     from cdc_bridge.broker import decide, local
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both set here, as uvicorn does for `up`: a process started from a background job inherits
+    # SIGINT ignored, and Python then never raises KeyboardInterrupt (Ctrl-C would be lost).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     kind, reason = decide(args.broker)
     with local(kind, reason, data_dir=Path(args.data_dir), port=int(args.port), host=args.host) as broker:
         print(f"broker ready: {broker.bootstrap_servers}", flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
+        while not stop.wait(1.0):  # a timed wait: the handler runs in the main thread between waits
             pass
     return 0
 
