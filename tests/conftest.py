@@ -127,6 +127,24 @@ def endpoint_url(broker, tmp_path_factory):
         server.stop()
 
 
+_SESSION_SERVERS: dict[str, ServerProcess] = {}
+
+
+def session_up_url(name: str, broker, tmp_path_factory, request, *args: str) -> str:
+    """One `cdc-bridge up` per test session and `name`, whichever module asks first, on the session's
+    broker and stopped at the session's end; CDC_BRIDGE_TEST_ENDPOINT names a server to use instead."""
+    external = os.environ.get("CDC_BRIDGE_TEST_ENDPOINT")
+    if external:
+        return external
+    if name not in _SESSION_SERVERS:
+        server = ServerProcess("up", tmp_path_factory.mktemp(name), "--kafka-bootstrap-servers",
+                               broker.bootstrap_servers, *args)
+        server.start()
+        _SESSION_SERVERS[name] = server
+        request.session.addfinalizer(lambda: _SESSION_SERVERS.pop(name).stop())
+    return _SESSION_SERVERS[name].url
+
+
 def client_kwargs(endpoint_url: str) -> dict:
     return {
         "endpoint_url": endpoint_url,

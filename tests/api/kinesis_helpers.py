@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.conftest import CREDENTIALS, REGION, ServerProcess
+from tests.conftest import CREDENTIALS, REGION, session_up_url
 
 ITERATOR_TTL_S = 3
 MIN_RETENTION_HOURS = 1
@@ -25,21 +25,8 @@ SERVER_ARGS = ("--kinesis-iterator-ttl-seconds", str(ITERATOR_TTL_S),
                "--kinesis-min-retention-hours", str(MIN_RETENTION_HOURS),
                "--kinesis-grace-seconds", "0.2",
                "--kinesis-shard-limit", str(SHARD_LIMIT))
-_servers: dict[str, ServerProcess] = {}
-
-
 def kinesis_server_url(broker, tmp_path_factory, request) -> str:
-    """One server per test session, whichever module asks first; stopped at the session's end."""
-    external = os.environ.get("CDC_BRIDGE_TEST_ENDPOINT")
-    if external:
-        return external
-    if "server" not in _servers:
-        server = ServerProcess("up", tmp_path_factory.mktemp("kinesis"), "--kafka-bootstrap-servers",
-                               broker.bootstrap_servers, *SERVER_ARGS)
-        server.start()
-        _servers["server"] = server
-        request.session.addfinalizer(lambda: _servers.pop("server").stop())
-    return _servers["server"].url
+    return session_up_url("kinesis", broker, tmp_path_factory, request, *SERVER_ARGS)
 
 
 def own_server() -> bool:

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 
 import boto3
 from botocore.config import Config
 
-from tests.conftest import CREDENTIALS, REGION, ServerProcess
+from tests.conftest import CREDENTIALS, REGION, session_up_url
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-_servers: dict[str, ServerProcess] = {}
 
 
 def lambda_server_url(broker, tmp_path_factory, request) -> str:
-    """One `cdc-bridge up` per session (Lambda is only in `up`), on the session's broker."""
-    external = os.environ.get("CDC_BRIDGE_TEST_ENDPOINT")
-    if external:
-        return external
-    if "server" not in _servers:
-        server = ServerProcess("up", tmp_path_factory.mktemp("lambda"), "--kafka-bootstrap-servers",
-                               broker.bootstrap_servers)
-        server.start()
-        _servers["server"] = server
-        request.session.config.add_cleanup(server.stop)
-    return _servers["server"].url
+    """Lambda is only in `up`: one per session, on the session's broker."""
+    return session_up_url("lambda", broker, tmp_path_factory, request)
 
 
 def clients(url: str, service: str, validate: bool = True):
