@@ -20,7 +20,9 @@ from aws_json.errors import AccessDeniedException
 from aws_json.protocol import Service
 
 
-OPEN_PATHS = ("/health",)
+# What --http-basic-auth guards: /metrics and the schema registry's routes (their clients cannot
+# sign). /health stays open; other routes (Lambda's REST API) are signed and go through the gate.
+BASIC_AUTH_PREFIXES = ("/metrics", "/subjects", "/schemas", "/config")
 # Calls that name a resource by its ARN, where AWS refuses one of another account or region
 TAGGING = frozenset({"TagResource", "UntagResource", "ListTagsOfResource", "ListTagsForResource", "AddTagsToStream",
                      "RemoveTagsFromStream", "ListTagsForStream"})
@@ -28,8 +30,8 @@ ARN_MEMBERS = ("ResourceArn", "ResourceARN", "StreamARN")
 
 
 class Gate:
-    """`basic_auth`: the HTTP routes beyond `POST /` (/metrics, the schema registry) need HTTP basic
-    auth with an access key id and its secret; `/health` stays open."""
+    """`basic_auth`: /metrics and the schema registry's routes need HTTP basic auth with an access
+    key id and its secret (BASIC_AUTH_PREFIXES)."""
 
     def __init__(self, credentials: Credentials | None, region: str, basic_auth: bool = False,
                  account_id: str | None = None):
@@ -39,7 +41,7 @@ class Gate:
         self.basic_auth = basic_auth and credentials is not None
 
     def admits_basic(self, path: str, authorization: str) -> bool:
-        if not self.basic_auth or path in OPEN_PATHS:
+        if not self.basic_auth or not path.startswith(BASIC_AUTH_PREFIXES):
             return True
         scheme, _, encoded = authorization.partition(" ")
         try:

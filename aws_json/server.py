@@ -87,7 +87,8 @@ def create_app(parts: list[Part], gate: Gate | None = None) -> AwsJsonApp:
         for router in getattr(state.part, "routers", ()):
             app.include_router(router)
     app.state.parts = states
-    return AwsJsonApp(app, routes, gate or Gate(None, ""))
+    app.state.gate = gate = gate or Gate(None, "")  # REST routes (Lambda) check calls through it too
+    return AwsJsonApp(app, routes, gate)
 
 
 class AwsJsonApp:

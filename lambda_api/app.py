@@ -10,12 +10,15 @@ from typing import Any, ClassVar
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
+from lambda_api.authorization import checks
 from lambda_api.context import LambdaContext
 from lambda_api.functions import FunctionStore
 from lambda_api.operations import functions, invoke  # noqa: F401  (they register their operations)
 from lambda_api.operations.service import SERVICE
 from lambda_api.runner import Runner
 from lambda_api.settings import Settings
+
+SERVICE.authorization = checks
 
 API_PREFIXES = ("/2015-03-31", "/2014-11-13")  # every Lambda path of the model starts with an API date
 PACKAGE_FILE = re.compile(r"[0-9a-f]{64}\.zip")

@@ -25,6 +25,12 @@ class LambdaError(AWSError):
         return self.status, {"x-amzn-ErrorType": name}, orjson.dumps(body)
 
 
+def render_auth_failure(exc: AWSError) -> tuple[int, dict[str, str], bytes]:
+    """A signature or policy refusal (aws_json.errors.AuthFailure) in Lambda's shape, with 403."""
+    name = type(exc).__name__
+    return 403, {"x-amzn-ErrorType": name}, orjson.dumps({"Type": "User", "message": exc.message})
+
+
 @cache
 def message_member(name: str) -> str:
     shape = load_model(*MODEL)["shapes"].get(name, {})

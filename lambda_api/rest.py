@@ -17,7 +17,10 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from aws_json.auth import Gate
+from aws_json.errors import AuthFailure
 from aws_json.protocol import load_model, serialization_or_validation, validate
+from aws_json.server import signed_request
 from lambda_api import errors
 
 log = logging.getLogger("cdc_bridge.lambda")
@@ -39,6 +42,9 @@ class RestService:
         self.model = load_model(model, api_version)
         self.shapes = self.model["shapes"]
         self.operations: list[RestOperation] = []
+        # as aws_json's Service: the SigV4 signing name, and (context, operation, request) -> IAM checks
+        self.signing_name = self.model["metadata"].get("signingName") or self.model["metadata"]["endpointPrefix"]
+        self.authorization: Callable[[Any, str, dict], list] | None = None
 
     def operation(self, name: str) -> Callable[[Handler], Handler]:
         http = self.model["operations"][name]["http"]
@@ -67,14 +73,22 @@ class RestService:
                 ctx = context()
                 if ctx is None:
                     raise errors.ResourceNotReadyException()
-                req = self.bind(op.name, request.path_params, request.query_params, request.headers,
-                                await request.body())
+                body = await request.body()
+                gate: Gate | None = getattr(request.app.state, "gate", None)
+                principal = gate.authenticate(signed_request(request.scope, body), self) if gate and gate.enabled \
+                    else None
+                req = self.bind(op.name, request.path_params, request.query_params, request.headers, body)
+                if gate is not None:
+                    client = request.scope.get("client") or (None,)
+                    gate.authorize(principal, self, ctx, op.name, req, client[0], request.url.scheme == "https")
                 result = op.handler(ctx, req)
                 if inspect.isawaitable(result):
                     result = await result
                 status, headers, body = self.render(op, result)
             except errors.LambdaError as exc:
                 status, headers, body = exc.render()
+            except AuthFailure as exc:  # signature or policy: REST-JSON services answer these with 403
+                status, headers, body = errors.render_auth_failure(exc)
             except Exception:
                 log.exception("internal error", extra={"operation": op.name})
                 status, headers, body = errors.ServiceException().render()

@@ -347,3 +347,28 @@ def test_without_credentials_a_foreign_arn_is_refused_too(endpoint_url):
         ResourceArn=foreign, Tags=[{"Key": "k", "Value": "v"}]))
     assert code == "AccessDeniedException"
     assert message.startswith(f"User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: dynamodb:TagResource")
+
+
+def test_lambda_calls_are_signed_and_checked_like_every_other_api(server):
+    """The Lambda REST routes pass the same gate: an unsigned call is refused, a signed one is checked
+    against `lambda:<Operation>` (Invoke: `lambda:InvokeFunction`) on the function's ARN."""
+    from tests.api.lambda_functions.helpers import ROLE, python_package
+
+    url, _ = server
+    admin = client("lambda", url, "admin")
+    admin.create_function(FunctionName="authz-echo", Runtime="python3.11", Role=ROLE, Handler="app.handler",
+                          Code={"ZipFile": python_package("def handler(event, context):\n    return event\n")})
+    assert "authz-echo" in [f["FunctionName"] for f in admin.list_functions()["Functions"]]
+    assert admin.invoke(FunctionName="authz-echo", Payload=b'{"n": 1}')["Payload"].read() == b'{"n": 1}'
+    code, _, status = error_of(lambda: client("lambda", url, None).list_functions())
+    assert (code, status) == ("MissingAuthenticationTokenException", 403)
+    code, _, status = error_of(lambda: client("lambda", url, "x", aws_access_key_id="AKIDADMIN",
+                                              aws_secret_access_key="wrong").list_functions())
+    assert (code, status) == ("InvalidSignatureException", 403)
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:authz-echo"
+    assert error_of(lambda: client("lambda", url, "guide").invoke(FunctionName="authz-echo", Payload=b"{}")) == (
+        "AccessDeniedException",
+        f"User: arn:aws:iam::{ACCOUNT}:user/guide is not authorized to perform: lambda:InvokeFunction on resource: "
+        f"{function_arn} because no identity-based policy allows the lambda:InvokeFunction action", 403)
+    code, message, _ = error_of(lambda: client("lambda", url, "guide").list_functions())
+    assert code == "AccessDeniedException" and "lambda:ListFunctions on resource: *" in message
