@@ -224,9 +224,12 @@ class ReaderPool:
             reader = (self._take(lambda r: r.fetch_wait == wait and r.where == where and r.position == offset)
                       or self._take(lambda r: r.fetch_wait == wait and r.where[0] == topic))
             if reader is None:
-                if self.count >= self.size and self.idle:
+                # An idle reader of this partition with another wait is outdated (a partition's wait
+                # only grows): the new reader replaces it, rather than piling up until the pool is full.
+                retired = self._take(lambda r: r.where == where)
+                if retired is None and self.count >= self.size and self.idle:
                     _, retired = self.idle.popitem(last=False)
-                else:
+                elif retired is None:
                     self.count += 1
         if retired is not None:
             retired.close()

@@ -86,6 +86,27 @@ def test_the_wait_of_a_reader_follows_what_the_pool_learned_of_its_partition(bro
         pool.close()
 
 
+def test_a_reader_whose_wait_is_outdated_is_replaced_not_kept(broker, long_partition):
+    """A partition's fetch wait grows with what the pool learns of it; the reader made with the old
+    wait is closed when its replacement is made, so a growing stream keeps one reader per partition
+    (a 10-minute soak piled up a consumer, ~8 descriptors, every few minutes before)."""
+    pool = ReaderPool(broker.bootstrap_servers, size=8)
+    try:
+        first = pool.acquire(long_partition, 0, 0)
+        first.read(10, 0.05)
+        pool.release(first)
+        pool.wait_floors[(long_partition, 0)] = 4 * first.fetch_wait  # as after starved reads
+        second = pool.acquire(long_partition, 0, 10)
+        assert second is not first and second.fetch_wait == 4 * first.fetch_wait
+        assert pool.count == 1
+        with pytest.raises(RuntimeError):  # the outdated reader's consumer is closed
+            first.consumer.assignment()
+        pool.release(second)
+        assert list(pool.idle.values()) == [second]
+    finally:
+        pool.close()
+
+
 def test_an_idle_reader_is_parked_and_resumes_exactly_where_it_stopped(broker):
     topic = new_topic(broker.bootstrap_servers)
     produce(broker.bootstrap_servers, topic, 10)
