@@ -52,6 +52,15 @@ class Gate:
         return (scheme.lower() == "basic" and key is not None and key.session_token is None
                 and hmac.compare_digest(secret.encode(), key.secret_access_key.encode()))
 
+    def role_environment(self, role_arn: str, session_name: str) -> dict[str, str]:
+        """The credentials a process acting as `role_arn` signs with (a Lambda function's SDK calls),
+        as environment variables; none when the gate is open or the role is not in the file."""
+        session = self.credentials.role_session(role_arn, session_name) if self.credentials else None
+        if session is None:
+            return {}
+        return {"AWS_ACCESS_KEY_ID": session.access_key_id, "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+                "AWS_SESSION_TOKEN": session.session_token or ""}
+
     @property
     def enabled(self) -> bool:
         return self.credentials is not None

@@ -10,17 +10,25 @@ Its shape is a stable, documented contract (users' tools and tests write it)::
 
 `arn` defaults to `arn:aws:iam::<account>:user/<name>`; `policies` to none (every call denied);
 `temporary_credentials` are optional, each signs as its user and needs its `X-Amz-Security-Token`.
+An optional `"roles": [{"arn": "arn:aws:iam::<account>:role/<name>", "policies": [...]}]` gives
+Lambda functions whose Role is one of them credentials of their own: a session of that role
+(`arn:aws:sts::<account>:assumed-role/<role>/<function>`) with the role's policies, minted in memory.
 The file is read once at start; a mistake in it stops the start with a message naming the entry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 
 
 class CredentialsFileError(ValueError):
@@ -43,12 +51,34 @@ class SigningKey:
     expires_at: float | None = None  # epoch seconds; temporary credentials only
 
 
+SESSION_SECONDS = 24 * 3600
+SESSION_RENEW_SECONDS = 3600  # a session with less left than this is replaced by a new one
+
+
 @dataclass
 class Credentials:
     keys: dict[str, SigningKey] = field(default_factory=dict)
+    roles: dict[str, tuple[dict, ...]] = field(default_factory=dict)  # role ARN -> its policies
+    sessions: dict[tuple[str, str], SigningKey] = field(default_factory=dict)
 
     def key(self, access_key_id: str) -> SigningKey | None:
         return self.keys.get(access_key_id)
+
+    def role_session(self, role_arn: str, session_name: str) -> SigningKey | None:
+        """Temporary credentials of a session of `role_arn` (None: no such role in the file), the
+        same ones while they have more than an hour left."""
+        if role_arn not in self.roles:
+            return None
+        session = self.sessions.get((role_arn, session_name))
+        if session is None or session.expires_at - time.time() < SESSION_RENEW_SECONDS:
+            account, role_name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+            principal = Principal(session_name, f"arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}",
+                                  self.roles[role_arn])
+            session = SigningKey("ASIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30), principal,
+                                 secrets.token_urlsafe(48), time.time() + SESSION_SECONDS)
+            self.keys[session.access_key_id] = session
+            self.sessions[(role_arn, session_name)] = session
+        return session
 
     @property
     def principals(self) -> list[Principal]:
@@ -89,6 +119,12 @@ def parse(document: Any, account_id: str) -> Credentials:
                                          _text(temporary, "secret_access_key", there), principal,
                                          _text(temporary, "session_token", there),
                                          _expiration(temporary.get("expiration"), there)), there)
+    for i, role in enumerate(document.get("roles", [])):
+        where = f"roles[{i}]"
+        if not isinstance(role, dict) or not ROLE_ARN.fullmatch(str(role.get("arn", ""))):
+            raise CredentialsFileError(f"{where}: expected an object with an 'arn' like "
+                                       f"arn:aws:iam::{account_id}:role/<name>")
+        credentials.roles[role["arn"]] = tuple(_policies(role.get("policies", []), where))
     return credentials
 
 

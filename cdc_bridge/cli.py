@@ -263,7 +263,7 @@ def run_server(args) -> int:
             broker.stop()
         return 2
     # Browser guard and body limit before anything else reads the request (aws_json/screen.py).
-    app = Screen(create_app(parts_of(args, broker), gate), listen_host=args.host)
+    app = Screen(create_app(parts_of(args, broker, gate), gate), listen_host=args.host)
     print(f"cdc-bridge listening on {public_url(args)} (health: /health)", file=sys.stderr, flush=True)
     # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
     # reads the client's address); no `server` header (AWS sends none either); one write per response.
@@ -350,7 +350,7 @@ def early_broker(args):
     return broker
 
 
-def parts_of(args, broker=None) -> list:
+def parts_of(args, broker=None, gate=None) -> list:
     """What each command runs: `up` all parts, the others one each."""
     from cdc_bridge.parts import BrokerPart
     from connector.app import Connector
@@ -386,11 +386,11 @@ def parts_of(args, broker=None) -> list:
             kinesis_grace_s=float(args.kinesis_grace_seconds),
         )))
     if args.command == "up":
-        parts += lambda_parts(args)
+        parts += lambda_parts(args, gate)
     return parts
 
 
-def lambda_parts(args) -> list:
+def lambda_parts(args, gate=None) -> list:
     """CloudWatch Logs, then Lambda (its workers log there): only in `up`, where the table service and
     the streams are on the same port for a function's SDK calls (docs/lambda.md)."""
     from cloudwatch_logs.app import CloudWatchLogs
@@ -400,7 +400,8 @@ def lambda_parts(args) -> list:
     loopback = "127.0.0.1" if args.host in ("0.0.0.0", "::", "[::]") else args.host  # a handler cannot call 0.0.0.0
     endpoint = f"{'https' if args.tls_cert else 'http'}://{loopback}:{args.port}"
     return [CloudWatchLogs(Path(args.data_dir), args.region, args.account_id),
-            LambdaApi(LambdaSettings(Path(args.data_dir), args.region, args.account_id, endpoint))]
+            LambdaApi(LambdaSettings(Path(args.data_dir), args.region, args.account_id, endpoint),
+                      **({"role_credentials": gate.role_environment} if gate is not None else {}))]
 
 
 if __name__ == "__main__":

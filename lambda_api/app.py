@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from lambda_api.authorization import checks
-from lambda_api.context import LambdaContext
+from lambda_api.context import LambdaContext, no_role_credentials
 from lambda_api.functions import FunctionStore
 from lambda_api.operations import functions, invoke  # noqa: F401  (they register their operations)
 from lambda_api.operations.service import SERVICE
@@ -31,8 +31,9 @@ class LambdaApi:
     services: ClassVar[list] = []  # REST-JSON: served by `routers`, not by POST /
     body_limits: ClassVar[dict] = {"/2015-03-31/functions": MAX_REQUEST_BYTES}  # the server's Screen lets these through
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, role_credentials=no_role_credentials):
         self.settings = settings
+        self.role_credentials = role_credentials  # the gate's: see LambdaContext
         self.context: LambdaContext | None = None
         self.routers = [SERVICE.router(lambda: self.context, API_PREFIXES), self.package_router()]
 
@@ -40,7 +41,7 @@ class LambdaApi:
         store = FunctionStore(self.settings)
         store.load()
         runner = Runner(env["log_store"], self.handler_environment(), self.settings.idle_worker_seconds)
-        self.context = LambdaContext(self.settings, store, runner)
+        self.context = LambdaContext(self.settings, store, runner, self.role_credentials)
         env["lambda"] = self.context  # for parts that run functions (event source mappings)
 
     def handler_environment(self) -> dict[str, str]:

@@ -3,6 +3,7 @@ one entry point other parts use to run a function (the event source mappings of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -13,18 +14,27 @@ from lambda_api.runner import FunctionSpec, Outcome, Runner
 from lambda_api.settings import Settings
 
 
+def no_role_credentials(role_arn: str, function_name: str) -> dict[str, str]:
+    return {}
+
+
 @dataclass
 class LambdaContext:
     settings: Settings
     functions: FunctionStore
     runner: Runner
+    # (Role ARN, function name) -> the AWS_* credentials its handler signs with; {} leaves the
+    # placeholder keys (any key is accepted while the server has no credentials file)
+    role_credentials: Callable[[str, str], dict[str, str]] = no_role_credentials
 
     def spec(self, function: Function) -> FunctionSpec:
         config = function.configuration
         return FunctionSpec(
             name=function.name, revision=config["RevisionId"], arn=config["FunctionArn"], runtime=config["Runtime"],
             handler=config["Handler"], task_root=self.functions.task_root(function), timeout_s=config["Timeout"],
-            memory_mb=config["MemorySize"], environment=config.get("Environment", {}).get("Variables", {}))
+            memory_mb=config["MemorySize"], environment={
+                **self.role_credentials(config.get("Role", ""), function.name),
+                **config.get("Environment", {}).get("Variables", {})})
 
     def function(self, name: str) -> Function:
         function = self.functions.get(name)

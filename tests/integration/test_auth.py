@@ -54,15 +54,20 @@ USERS = {
 }
 
 
+READER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/table-reader"
+
+
 def credentials_file() -> dict:
     users = [{"name": name, "access_key_id": f"AKID{name.upper().replace('-', '')}",
               "secret_access_key": f"secret-{name}", **spec} for name, spec in USERS.items()]
+    roles = [{"arn": READER_ROLE, "policies": [{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:DescribeTable"], "Resource": TABLE_ARN}]}]}]
     users[0]["temporary_credentials"] = [
         {"access_key_id": "ASIAADMIN", "secret_access_key": "temp-secret", "session_token": "session-token",
          "expiration": "2999-01-01T00:00:00Z"},
         {"access_key_id": "ASIAEXPIRED", "secret_access_key": "old-secret", "session_token": "old-token",
          "expiration": "2001-01-01T00:00:00Z"}]
-    return {"users": users}
+    return {"users": users, "roles": roles}
 
 
 @pytest.fixture(scope="module")
@@ -372,3 +377,37 @@ def test_lambda_calls_are_signed_and_checked_like_every_other_api(server):
         f"{function_arn} because no identity-based policy allows the lambda:InvokeFunction action", 403)
     code, message, _ = error_of(lambda: client("lambda", url, "guide").list_functions())
     assert code == "AccessDeniedException" and "lambda:ListFunctions on resource: *" in message
+
+
+HANDLER_CALLING_BACK = """
+import boto3
+
+def handler(event, context):
+    dynamodb = boto3.client("dynamodb")
+    item = dynamodb.get_item(TableName="MyTable", Key={"userId": {"S": "123"}})["Item"]
+    try:
+        dynamodb.put_item(TableName="MyTable", Item={"userId": {"S": "from-lambda"}})
+        put = "allowed"
+    except Exception as exc:
+        put = type(exc).__name__ + ": " + str(exc)
+    return {"read": item["userId"]["S"], "put": put}
+"""
+
+
+def test_a_function_signs_its_sdk_calls_as_a_session_of_its_role(server):
+    """Under a credentials file, a handler's boto3 calls back to the server are signed with a
+    session of the function's Role, and that role's policies decide: reading is allowed here,
+    writing is refused with the assumed-role principal in the message."""
+    from tests.api.lambda_functions.helpers import python_package
+
+    url, _ = server
+    admin = client("lambda", url, "admin")
+    admin.create_function(FunctionName="role-reader", Runtime="python3.11", Role=READER_ROLE, Handler="app.handler",
+                          Code={"ZipFile": python_package(HANDLER_CALLING_BACK)}, Timeout=30)
+    answer = admin.invoke(FunctionName="role-reader", Payload=b"{}")
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    result = json.loads(answer["Payload"].read())
+    assert result["read"] == "123"
+    assert result["put"].startswith("ClientError: An error occurred (AccessDeniedException)")
+    assert (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/table-reader/role-reader is not authorized to perform: "
+            f"dynamodb:PutItem on resource: {TABLE_ARN}") in result["put"]

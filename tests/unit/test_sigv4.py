@@ -127,3 +127,18 @@ def test_unsigned_payload_is_accepted_when_the_client_signed_that_choice():
     request = signed(headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
     assert check(request)
     assert check(Request("POST", b"/", b"", request.headers, b'{"TableName":"other"}'))
+
+
+def test_a_role_session_signs_as_the_assumed_role_and_is_renewed_before_it_ends():
+    from aws_json.credentials import CredentialsFileError
+
+    role = f"arn:aws:iam::{ACCOUNT}:role/reader"
+    credentials = parse({"users": [], "roles": [{"arn": role, "policies": []}]}, ACCOUNT)
+    session = credentials.role_session(role, "my-function")
+    assert session.principal.arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/my-function"
+    assert credentials.role_session(role, "my-function") is session  # the same while fresh
+    assert credentials.role_session(f"arn:aws:iam::{ACCOUNT}:role/other", "f") is None
+    request = signed(key=session.access_key_id, secret=session.secret_access_key, token=session.session_token)
+    assert verify(request, credentials, "us-east-1", "dynamodb", time.time()).principal == session.principal
+    with pytest.raises(CredentialsFileError, match=r"roles\[0\]: expected an object with an 'arn'"):
+        parse({"users": [], "roles": [{"arn": "reader"}]}, ACCOUNT)
