@@ -13,12 +13,14 @@ and the port is protected by credentials instead (see the Security section of th
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 LOOPBACK_NAMES = frozenset({"localhost"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=256)  # asked on every request, with the same few Host names
 def is_loopback(host: str) -> bool:
     """A name or address (IPv6 with or without brackets) that can only mean this machine."""
     host = host.strip().lower().removeprefix("[").removesuffix("]")

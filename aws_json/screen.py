@@ -20,6 +20,7 @@ class Screen:
         self.app = app
         self.guard_browsers = browser_guard.is_loopback(listen_host)
         self.max_body_bytes = max_body_bytes
+        self.part_limits: list[tuple[str, int]] | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -41,12 +42,12 @@ class Screen:
 
     def body_limit(self, path: str) -> int:
         """A part may take larger bodies on its own paths (`body_limits`: path prefix -> bytes), e.g.
-        Lambda's CreateFunction with a 50 MB zip, base64, in its JSON."""
-        for state in getattr(getattr(self.app, "state", None), "parts", ()):
-            for prefix, limit in getattr(state.part, "body_limits", {}).items():
-                if path.startswith(prefix):
-                    return max(limit, self.max_body_bytes)
-        return self.max_body_bytes
+        Lambda's CreateFunction with a 50 MB zip, base64, in its JSON; gathered once, not per request."""
+        if self.part_limits is None:
+            self.part_limits = [(prefix, max(limit, self.max_body_bytes))
+                                for state in getattr(getattr(self.app, "state", None), "parts", ())
+                                for prefix, limit in getattr(state.part, "body_limits", {}).items()]
+        return next((limit for prefix, limit in self.part_limits if path.startswith(prefix)), self.max_body_bytes)
 
     async def refuse(self, send, headers: dict[bytes, bytes], status: int, error: str, message: str) -> None:
         content_type, body = self.error(headers.get(b"x-amz-target", b"").decode("latin-1"), error, message)

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 
 from aws_json import errors, sigv4
 from aws_json.auth import TAGGING, Gate
+from aws_json.limits import read_body
 from aws_json.protocol import Service, error_body
 
 log = logging.getLogger("cdc_bridge.server")
@@ -104,7 +105,7 @@ class AwsJsonApp:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
-            body = await _read_body(receive)
+            body = await read_body(scope, receive)  # already bounded by the Screen in front
             status, content_type, payload = await self.answer(_header(scope, b"x-amz-target"), body, scope)
             await send({"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode())]})
@@ -152,18 +153,6 @@ def signed_request(scope: dict | None, body: bytes) -> sigv4.Request:
     scope = scope or {"method": "POST", "headers": []}
     return sigv4.Request(scope["method"], scope.get("raw_path") or scope.get("path", "/").encode(),
                          scope.get("query_string", b""), scope["headers"], body)
-
-
-async def _read_body(receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _header(scope, name: bytes) -> str:
