@@ -5,9 +5,10 @@ write to."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, ClassVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from lambda_api.authorization import checks
@@ -65,10 +66,15 @@ class LambdaApi:
         router = APIRouter()
 
         @router.get("/_cdc_bridge/lambda/{name}/{file}", include_in_schema=False)
-        async def package(name: str, file: str) -> Response:
+        async def package(name: str, file: str, request: Request) -> Response:
             function = self.context.functions.get(name) if self.context else None
             if function is None or not PACKAGE_FILE.fullmatch(file) or file != f"{function.code_hex}.zip":
                 return Response(status_code=404)
+            refusal = self.context.package_links.refusal(functions.package_path(name, function.code_hex),
+                                                         dict(request.query_params), time.time())
+            if refusal is not None:  # as S3 refuses a presigned URL
+                body = f"<Error><Code>AccessDenied</Code><Message>{refusal}</Message></Error>"
+                return Response(body, status_code=403, media_type="application/xml")
             return FileResponse(self.context.functions.directory(name) / file, media_type="application/zip")
 
         return router

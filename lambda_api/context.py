@@ -4,12 +4,13 @@ one entry point other parts use to run a function (the event source mappings of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
 from lambda_api.errors import ResourceNotFoundException
 from lambda_api.functions import Function, FunctionStore
+from lambda_api.package_links import PackageLinks
 from lambda_api.runner import FunctionSpec, Outcome, Runner
 from lambda_api.settings import Settings
 
@@ -26,6 +27,7 @@ class LambdaContext:
     # (Role ARN, function name) -> the AWS_* credentials its handler signs with; {} leaves the
     # placeholder keys (any key is accepted while the server has no credentials file)
     role_credentials: Callable[[str, str], dict[str, str]] = no_role_credentials
+    package_links: PackageLinks = field(default_factory=PackageLinks)  # GetFunction's expiring Code.Location
 
     def spec(self, function: Function) -> FunctionSpec:
         config = function.configuration

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import time
 
 from lambda_api import code
 from lambda_api.context import LambdaContext
@@ -78,8 +79,14 @@ def get_function(ctx: LambdaContext, req: dict) -> dict:
 
 
 def code_location(ctx: LambdaContext, function: Function) -> str:
-    """Where the package can be downloaded (Lambda: a presigned S3 URL; here a route of this server)."""
-    return f"{ctx.settings.endpoint_url}/_cdc_bridge/lambda/{function.name}/{function.code_hex}.zip"
+    """Where the package can be downloaded for the next 10 minutes (Lambda: a presigned S3 URL; here
+    a route of this server with a link of the same kind: lambda_api/package_links.py)."""
+    path = package_path(function.name, function.code_hex)
+    return ctx.package_links.sign(f"{ctx.settings.endpoint_url}{path}", path, time.time())
+
+
+def package_path(name: str, code_hex: str) -> str:
+    return f"/_cdc_bridge/lambda/{name}/{code_hex}.zip"
 
 
 @SERVICE.operation("GetFunctionConfiguration")

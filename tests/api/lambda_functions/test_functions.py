@@ -56,6 +56,19 @@ def test_get_function_returns_configuration_code_location_and_tags(lam, make_fun
     assert downloaded.status_code == 200 and downloaded.content == code
 
 
+def test_code_location_is_a_link_that_only_opens_as_handed_out(lam, make_function):
+    """As Lambda's presigned S3 URL: without its signed query, or with the query altered (a later
+    expiry), the package is refused with S3's AccessDenied."""
+    name = make_function(HELLO)
+    location = lam.get_function(FunctionName=name)["Code"]["Location"]
+    url, _, query = location.partition("?")
+    assert "X-Amz-Expires=600" in query and "X-Amz-Signature=" in query
+    for refused in (url, location.replace("X-Amz-Expires=600", "X-Amz-Expires=6000"),
+                    location[:-4] + ("0000" if not location.endswith("0000") else "1111")):
+        answer = httpx.get(refused)
+        assert answer.status_code == 403 and b"<Code>AccessDenied</Code>" in answer.content, refused
+
+
 def test_get_function_by_arn_partial_arn_and_latest_qualifier(lam, make_function):
     name = make_function(HELLO)
     arn = f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
