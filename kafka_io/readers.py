@@ -217,22 +217,23 @@ class ReaderPool:
             stale = time.monotonic() - self.ends_seen.get(where, float("-inf")) > END_FRESH_S
         if stale:
             self._look_up_end(topic, partition)
-        retired = None
         with self.lock:
             self.seeks += 1
             wait = self.fetch_wait(topic, partition)
+            # Idle readers of this partition with another wait are outdated (a partition's wait only
+            # grows): closed now, whether or not one is replaced here. Kept, they would idle until the
+            # pool is full — also when a reader of a sibling partition with the new wait comes here.
+            retired = self._take_all(lambda r: r.where == where and r.fetch_wait != wait)
+            self.count -= len(retired)
             reader = (self._take(lambda r: r.fetch_wait == wait and r.where == where and r.position == offset)
                       or self._take(lambda r: r.fetch_wait == wait and r.where[0] == topic))
             if reader is None:
-                # An idle reader of this partition with another wait is outdated (a partition's wait
-                # only grows): the new reader replaces it, rather than piling up until the pool is full.
-                retired = self._take(lambda r: r.where == where)
-                if retired is None and self.count >= self.size and self.idle:
-                    _, retired = self.idle.popitem(last=False)
-                elif retired is None:
-                    self.count += 1
-        if retired is not None:
-            retired.close()
+                if self.count >= self.size and self.idle:
+                    retired.append(self.idle.popitem(last=False)[1])
+                    self.count -= 1
+                self.count += 1
+        for outdated in retired:
+            outdated.close()
         reader = reader or PartitionReader(self.bootstrap_servers, wait)
         reader.seek(topic, partition, offset)
         return reader
@@ -258,6 +259,10 @@ class ReaderPool:
                 if reader.where == (topic, partition) and reader.position == offset:
                     reader.skip_to(to)
                     return
+
+    def _take_all(self, wanted) -> list[PartitionReader]:
+        taken = [key for key, reader in self.idle.items() if wanted(reader)]
+        return [self.idle.pop(key) for key in taken]
 
     def _take(self, wanted) -> PartitionReader | None:
         for key, reader in self.idle.items():

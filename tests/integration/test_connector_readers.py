@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_io.readers import ReaderPool
@@ -19,10 +19,10 @@ pytestmark = pytest.mark.timeout(180)
 LONG_PARTITION = 5000  # records, one batch each: the embedded broker lists them all on every fetch
 
 
-def new_topic(bootstrap: str) -> str:
+def new_topic(bootstrap: str, partitions: int = 1) -> str:
     name = f"readers-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
     return name
 
 
@@ -103,6 +103,38 @@ def test_a_reader_whose_wait_is_outdated_is_replaced_not_kept(broker, long_parti
             first.consumer.assignment()
         pool.release(second)
         assert list(pool.idle.values()) == [second]
+    finally:
+        pool.close()
+
+
+def test_an_outdated_reader_is_closed_also_when_a_sibling_partition_s_reader_takes_its_place(broker):
+    """Two partitions whose waits grew: the reader of partition 1 made with the new wait may move to
+    partition 0 (a reader is reused within its topic); partition 0's outdated reader is closed then,
+    so the pool keeps one reader per partition (the soak piled up ~8 descriptors at each growth)."""
+    topic = new_topic(broker.bootstrap_servers, partitions=2)
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 0})
+    for i in range(40):
+        producer.produce(topic, b"r%d" % i, partition=i % 2)
+    producer.flush(30)
+    pool = ReaderPool(broker.bootstrap_servers, size=8)
+    try:
+        first, second = pool.acquire(topic, 0, 0), pool.acquire(topic, 1, 0)
+        for reader in (first, second):
+            reader.read(5, 0.05)
+            pool.release(reader)
+        wait = first.fetch_wait
+        for partition in (0, 1):
+            pool.wait_floors[(topic, partition)] = 4 * wait  # as after starved reads
+        renewed = pool.acquire(topic, 1, 5)  # replaces partition 1's reader
+        pool.release(renewed)
+        moved = pool.acquire(topic, 0, 5)  # takes the renewed reader: same wait, same topic
+        assert moved is renewed and moved.fetch_wait == 4 * wait
+        with pytest.raises((RuntimeError, KafkaException)):  # partition 0's outdated reader is closed
+            first.consumer.assignment()
+        again = pool.acquire(topic, 1, 5)
+        assert pool.count == 2
+        pool.release(moved)
+        pool.release(again)
     finally:
         pool.close()
 
