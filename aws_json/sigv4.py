@@ -1,4 +1,5 @@
-"""AWS Signature Version 4, checked as AWS checks it, for requests signed in the Authorization header.
+"""AWS Signature Version 4, checked as AWS checks it, for requests signed in the Authorization header
+or presigned (the same fields as `X-Amz-*` query parameters: a URL valid for `X-Amz-Expires` seconds).
 
 The canonical request is built from what arrived: the method, the path as sent (encoded once more,
 as botocore and every SDK do for services other than S3), the query pairs as sent and sorted, the
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from aws_json.credentials import Credentials, SigningKey
 from aws_json.errors import (
@@ -32,6 +33,7 @@ from aws_json.errors import (
 ALGORITHM = "AWS4-HMAC-SHA256"
 SKEW_S = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+MAX_PRESIGNED_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -56,21 +58,70 @@ class Authorization:
 
 
 def verify(request: Request, credentials: Credentials, region: str, service: str, now: float) -> SigningKey:
-    """The key that signed `request`, or the AWS error a client gets."""
+    """The key that signed `request` (in its Authorization header, or presigned in its query
+    string), or the AWS error a client gets."""
     header = request.header(b"authorization")
-    if header is None:
+    query = presigned_query(request) if header is None else None
+    if header is None and query is None:
         raise MissingAuthenticationTokenException()
-    auth = parse_authorization(header, request)
+    auth = parse_authorization(header, request) if header is not None else parse_presigned(query)
     key = credentials.key(auth.access_key_id)
     if key is None:
         raise UnrecognizedClientException()
-    stamp = check_time(request, now)
+    if query is None:
+        stamp = check_time(request.header(b"x-amz-date"), request.header(b"date"), now)
+        token = request.header(b"x-amz-security-token")
+    else:
+        stamp = check_presigned_time(query, now)
+        token = query.get("X-Amz-Security-Token")
     check_scope(auth.scope, stamp, region, service)
-    check_token(key, request.header(b"x-amz-security-token"), now)
+    check_token(key, token, now)
     expected = signature(key.secret_access_key, auth, canonical_request(request, auth.signed_headers), stamp)
     if not hmac.compare_digest(expected, auth.signature):
         raise InvalidSignatureException()
     return key
+
+
+def presigned_query(request: Request) -> dict[str, str] | None:
+    """The query's parameters when it carries a presigned signature (`X-Amz-Algorithm`), else None."""
+    if b"X-Amz-Algorithm=" not in request.query_string:
+        return None
+    return dict(parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True))
+
+
+def parse_presigned(query: dict[str, str]) -> Authorization:
+    """The signature of a presigned URL: SigV4's query parameters in place of the header's fields."""
+    if query.get("X-Amz-Algorithm") != ALGORITHM:
+        raise IncompleteSignatureException(f"Unsupported AWS 'algorithm': '{query.get('X-Amz-Algorithm')}'")
+    missing = [name for name in ("X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date",
+                                 "X-Amz-Expires") if not query.get(name)]
+    if missing:
+        raise IncompleteSignatureException(
+            "AWS query-string parameters must include " + ", ".join(f"'{name}'" for name in missing) + ".")
+    access_key_id, *scope = query["X-Amz-Credential"].split("/")
+    if len(scope) != 4 or not access_key_id:
+        raise IncompleteSignatureException(
+            f"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            f"got '{query['X-Amz-Credential']}'")
+    return Authorization(access_key_id, scope, query["X-Amz-SignedHeaders"].split(";"), query["X-Amz-Signature"])
+
+
+def check_presigned_time(query: dict[str, str], now: float) -> str:
+    """A presigned URL holds from its X-Amz-Date (give or take the clock skew) for X-Amz-Expires
+    seconds, at most 7 days (604800), as SigV4 allows."""
+    stamp = check_time(query["X-Amz-Date"], None, now, within_skew=False)
+    expires = query["X-Amz-Expires"]
+    if not expires.isdigit() or not 1 <= int(expires) <= MAX_PRESIGNED_S:
+        raise IncompleteSignatureException(
+            f"X-Amz-Expires must be between 1 and {MAX_PRESIGNED_S} seconds, got '{expires}'")
+    signed_at = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC).timestamp()
+    if signed_at > now + SKEW_S:
+        raise InvalidSignatureException(f"Signature not yet current: {stamp} is still later than "
+                                        f"{_stamp(now + SKEW_S)} ({_stamp(now)} + 15 min.)")
+    if now > signed_at + int(expires):
+        raise InvalidSignatureException(f"Signature expired: {stamp} is now earlier than "
+                                        f"{_stamp(now - int(expires))} ({_stamp(now)} - {expires} sec.)")
+    return stamp
 
 
 def parse_authorization(header: str, request: Request) -> Authorization:
@@ -96,9 +147,9 @@ def parse_authorization(header: str, request: Request) -> Authorization:
     return Authorization(access_key_id, scope, fields["SignedHeaders"].split(";"), fields["Signature"])
 
 
-def check_time(request: Request, now: float) -> str:
-    """The request's time as `YYYYMMDDTHHMMSSZ`, within 15 minutes of ours."""
-    amz_date = request.header(b"x-amz-date")
+def check_time(amz_date: str | None, date: str | None, now: float, within_skew: bool = True) -> str:
+    """The request's time (`X-Amz-Date`, else `Date`) as `YYYYMMDDTHHMMSSZ`, within 15 minutes of ours
+    unless told not to check (a presigned URL has its own span)."""
     try:
         if amz_date is not None:
             moment = dt.datetime(int(amz_date[0:4]), int(amz_date[4:6]), int(amz_date[6:8]), int(amz_date[9:11]),
@@ -106,13 +157,15 @@ def check_time(request: Request, now: float) -> str:
             if len(amz_date) != 16 or amz_date[8] != "T" or amz_date[15] != "Z":
                 raise ValueError(amz_date)
         else:
-            moment = parsedate_to_datetime(request.header(b"date") or "")
+            moment = parsedate_to_datetime(date or "")
     except (ValueError, TypeError, IndexError):
         raise IncompleteSignatureException(
             f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See "
             "http://en.wikipedia.org/wiki/ISO_8601") from None
     stamp = moment.strftime("%Y%m%dT%H%M%SZ")
     signed_at = moment.timestamp()
+    if not within_skew:
+        return stamp
     if signed_at < now - SKEW_S:
         raise InvalidSignatureException(f"Signature expired: {stamp} is now earlier than {_stamp(now - SKEW_S)} "
                                         f"({_stamp(now)} - 15 min.)")
@@ -167,7 +220,8 @@ def canonical_uri(raw_path: bytes) -> str:
 def canonical_query(query_string: bytes) -> str:
     if not query_string:
         return ""
-    pairs = [pair.partition("=") for pair in query_string.decode("latin-1").split("&") if pair]
+    pairs = [pair.partition("=") for pair in query_string.decode("latin-1").split("&")
+             if pair and not pair.startswith("X-Amz-Signature=")]  # a presigned URL's signature is not signed
     return "&".join(f"{k}={v}" for k, _, v in sorted((k, eq, v) for k, eq, v in pairs))
 
 

@@ -16,6 +16,7 @@ import time
 import urllib.request
 
 import boto3
+import httpx
 import orjson
 import pytest
 from botocore import UNSIGNED
@@ -377,6 +378,18 @@ def test_lambda_calls_are_signed_and_checked_like_every_other_api(server):
         f"{function_arn} because no identity-based policy allows the lambda:InvokeFunction action", 403)
     code, message, _ = error_of(lambda: client("lambda", url, "guide").list_functions())
     assert code == "AccessDeniedException" and "lambda:ListFunctions on resource: *" in message
+
+
+def test_a_presigned_url_is_checked_like_a_signed_request(server):
+    """SigV4 in the query string (boto3's generate_presigned_url): the URL works alone, for its
+    signer's rights, until it expires; altered, it is refused."""
+    url, _ = server
+    presigned = client("lambda", url, "admin").generate_presigned_url("list_functions", ExpiresIn=60)
+    answer = httpx.get(presigned)
+    assert answer.status_code == 200 and "Functions" in answer.json()
+    assert httpx.get(presigned.replace("X-Amz-Expires=60", "X-Amz-Expires=600")).status_code == 403
+    denied = httpx.get(client("lambda", url, "guide").generate_presigned_url("list_functions", ExpiresIn=60))
+    assert denied.status_code == 403 and denied.headers["x-amzn-ErrorType"].startswith("AccessDeniedException")
 
 
 HANDLER_CALLING_BACK = """

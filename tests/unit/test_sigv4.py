@@ -142,3 +142,53 @@ def test_a_role_session_signs_as_the_assumed_role_and_is_renewed_before_it_ends(
     assert verify(request, credentials, "us-east-1", "dynamodb", time.time()).principal == session.principal
     with pytest.raises(CredentialsFileError, match=r"roles\[0\]: expected an object with an 'arn'"):
         parse({"users": [], "roles": [{"arn": "reader"}]}, ACCOUNT)
+
+
+def presigned(expires=300, key="AKIDALICE", secret="alice-secret", token=None, when: float | None = None,
+              url="http://127.0.0.1:8000/2015-03-31/functions/?MaxItems=5") -> Request:
+    """A GET presigned by botocore's SigV4QueryAuth (what `generate_presigned_url` uses)."""
+    from botocore.auth import SigV4QueryAuth
+    request = AWSRequest("GET", url)
+    signer = SigV4QueryAuth(BotoCredentials(key, secret, token), "lambda", "us-east-1", expires=expires)
+    if when is not None:
+        import datetime as dt
+        from unittest import mock
+        frozen = dt.datetime.fromtimestamp(when, dt.UTC).replace(tzinfo=None)
+        with mock.patch("botocore.auth.datetime.datetime") as clock:
+            clock.utcnow.return_value = frozen
+            clock.now.return_value = frozen
+            clock.strptime = dt.datetime.strptime
+            signer.add_auth(request)
+    else:
+        signer.add_auth(request)
+    parts = urlsplit(request.url)
+    return Request("GET", parts.path.encode(), parts.query.encode(), [(b"host", parts.netloc.encode())], b"")
+
+
+def test_a_url_presigned_by_botocore_verifies_until_it_expires():
+    now = time.time()
+    assert check(presigned(when=now), now=now, service="lambda").access_key_id == "AKIDALICE"
+    assert check(presigned(when=now), now=now + 299, service="lambda").access_key_id == "AKIDALICE"
+    with pytest.raises(errors.InvalidSignatureException) as info:
+        check(presigned(when=now), now=now + 301, service="lambda")
+    assert info.value.message.startswith("Signature expired:")
+
+
+def test_a_presigned_url_with_a_changed_query_or_an_unknown_key_is_refused():
+    request = presigned()
+    changed = Request("GET", request.raw_path, request.query_string.replace(b"MaxItems=5", b"MaxItems=50"),
+                      request.headers, b"")
+    with pytest.raises(errors.InvalidSignatureException):
+        check(changed, service="lambda")
+    longer = Request("GET", request.raw_path, request.query_string.replace(b"X-Amz-Expires=300", b"X-Amz-Expires=3000"),
+                     request.headers, b"")
+    with pytest.raises(errors.InvalidSignatureException):
+        check(longer, service="lambda")
+    with pytest.raises(errors.UnrecognizedClientException):
+        check(presigned(key="AKIDNOBODY"), service="lambda")
+
+
+def test_presigned_with_temporary_credentials_carries_the_session_token_in_the_query():
+    assert check(presigned(key="ASIAALICE", secret="temp-secret", token="tok"), service="lambda").access_key_id == "ASIAALICE"
+    with pytest.raises(errors.UnrecognizedClientException):
+        check(presigned(key="ASIAALICE", secret="temp-secret", token="not-it"), service="lambda")
