@@ -49,5 +49,5 @@ class PackageLinks:
         return None
 
     def _signature(self, path: str, stamp: str, expires: str) -> str:
-        message = "\n".join((path, stamp, expires)).encode()
+        message = f"{path}\n{stamp}\n{expires}".encode()
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()
