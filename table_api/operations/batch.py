@@ -14,13 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from table_api.capacity import charge
 from table_api.context import Context, Table
-from table_api.errors import ValidationException
+from table_api.errors import ProvisionedThroughputExceededException, ValidationException
 from table_api.expressions import Path, project
 from table_api.keys import SCHEMA_MISMATCH, encode_key
 from table_api.operations.common import (
     IndexUnits,
     capacity_entry,
+    charge_writes,
     collection_entry,
     index_write_units,
     read_units,
@@ -69,6 +71,7 @@ def batch_get_item(ctx: Context, req: dict) -> dict:
     result = GetResult()
     for g in gets:
         read_table(ctx, tables[g.name], g, result)
+    charge_reads(ctx, tables, gets, result)
     return {"Responses": result.responses, "UnprocessedKeys": result.unprocessed,
             **batch_capacity(req, result.units)}
 
@@ -102,6 +105,25 @@ def read_table(ctx: Context, table: Table, get: TableGet, result: GetResult) -> 
             found.append(item)
 
 
+def charge_reads(ctx: Context, tables: dict[str, Table], gets: list[TableGet], result: GetResult) -> None:
+    """Each table's read units are charged on their own (`--enforce-capacity`): a throttled table's
+    keys come back in UnprocessedKeys, and only when every table is throttled does the call fail
+    with ProvisionedThroughputExceededException (BatchGetItem's documented behaviour)."""
+    refused = []
+    for get in gets:
+        if get.name not in result.units:
+            continue
+        try:
+            charge(ctx, tables[get.name], "read", result.units[get.name])
+        except ProvisionedThroughputExceededException as exc:
+            refused.append(exc)
+            del result.units[get.name]
+            result.responses.pop(get.name, None)
+            result.unprocessed[get.name] = {**unprocessed_spec(get.spec), "Keys": get.keys}
+    if refused and not result.units:
+        raise refused[0]
+
+
 def unprocessed_spec(spec: dict) -> dict:
     """UnprocessedKeys of a table: its KeysAndAttributes with only the keys left to read."""
     kept = ("ProjectionExpression", "ExpressionAttributeNames", "AttributesToGet", "ConsistentRead")
@@ -128,7 +150,8 @@ def batch_write_item(ctx: Context, req: dict) -> dict:
     for name, table_writes in writes.items():
         check_unique([w.key for w in table_writes], partial(encode_key, tables[name].key_schema))
     ordered = [(name, w) for name, table_writes in writes.items() for w in table_writes]
-    results = write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered])
+    results = write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered],
+                          before_commit=charge_writes(ctx, [tables[name] for name, _ in ordered]))
     units: dict[str, float] = {}
     index_units: dict[str, IndexUnits] = {}
     metrics: dict[str, list] = {}
