@@ -114,6 +114,13 @@ class Throttle:
             for demand, bucket in zip(demands, buckets):
                 bucket.take(demand.units)
 
+    def allows(self, demands: list[Demand]) -> bool:
+        """Whether `charge` would pass now (nothing is spent)."""
+        demands = merged(demands)
+        with self.lock:
+            now = self.clock()
+            return all(self.bucket(d, now).allows(d.units, now) for d in demands)
+
     def bucket(self, demand: Demand, now: float) -> TokenBucket:
         bucket = self.buckets.get(demand.key)
         if bucket is None:
@@ -152,6 +159,17 @@ def charge_tables(ctx: Context, charges: list[tuple[Table, Kind, float, dict[Sec
                for d in demands_of(throttle, table.description, kind, units, index_units)]
     if demands:
         throttle.charge(demands)
+
+
+def refused_tables(ctx: Context, charges: list[tuple[Table, Kind, float, dict[SecondaryIndex, float]]]) -> set[str]:
+    """The tables among `charges` whose own units would be throttled now (nothing is spent)."""
+    throttle = ctx.throttle
+    if throttle is None:
+        return set()
+    by_table: dict[str, list[Demand]] = {}
+    for table, kind, units, index_units in charges:
+        by_table.setdefault(table.name, []).extend(demands_of(throttle, table.description, kind, units, index_units))
+    return {name for name, demands in by_table.items() if not throttle.allows(demands)}
 
 
 def demands_of(throttle: Throttle, description: dict, kind: Kind, units: float,

@@ -17,7 +17,8 @@ from cdc_bridge.cli import build_parser
 from tests.api.helpers import unique_name
 from tests.conftest import CREDENTIALS, REGION, ServerProcess
 
-ON_DEMAND_WRITE_LIMIT = 20
+ON_DEMAND_WRITE_LIMIT = 5
+AMPLE = 1_000_000  # units per second: a bucket that has enough a millisecond after its table is made
 THROTTLED = "ProvisionedThroughputExceededException"
 
 
@@ -42,7 +43,7 @@ def ddb(enforcing_url):
     return client(enforcing_url)
 
 
-def make(ddb, read=1000, write=1000, mode="PROVISIONED", gsi_write=None, **extra) -> str:
+def make(ddb, read=AMPLE, write=AMPLE, mode="PROVISIONED", gsi_write=None, **extra) -> str:
     name = unique_name("cap")
     definitions = [{"AttributeName": "pk", "AttributeType": "S"}]
     if mode == "PROVISIONED":
@@ -52,7 +53,7 @@ def make(ddb, read=1000, write=1000, mode="PROVISIONED", gsi_write=None, **extra
         extra["GlobalSecondaryIndexes"] = [{
             "IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
             "Projection": {"ProjectionType": "ALL"},
-            "ProvisionedThroughput": {"ReadCapacityUnits": 1000, "WriteCapacityUnits": gsi_write}}]
+            "ProvisionedThroughput": {"ReadCapacityUnits": AMPLE, "WriteCapacityUnits": gsi_write}}]
     ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                      AttributeDefinitions=definitions, BillingMode=mode, **extra)
     return name
@@ -140,16 +141,16 @@ def test_an_under_provisioned_gsi_throttles_the_writes_that_reach_it(ddb):
 
 def test_an_on_demand_table_throttles_past_the_configured_ceiling(ddb):
     name = make(ddb, mode="PAY_PER_REQUEST")
-    written, errors = put_loop(ddb, name, 3 * ON_DEMAND_WRITE_LIMIT)
+    written, errors = put_loop(ddb, name, 10 * ON_DEMAND_WRITE_LIMIT)
     assert len(written) >= ON_DEMAND_WRITE_LIMIT  # one second of the ceiling is there at once
-    assert errors, f"{3 * ON_DEMAND_WRITE_LIMIT} writes at once pass a ceiling of {ON_DEMAND_WRITE_LIMIT}/s"
+    assert errors, f"{10 * ON_DEMAND_WRITE_LIMIT} writes at once pass a ceiling of {ON_DEMAND_WRITE_LIMIT}/s"
     assert errors[0].response["ThrottlingReasons"][0]["reason"] == "TableWriteAccountLimitExceeded"
     assert stored_keys(ddb, name) == set(written)
 
 
 def test_on_demand_throughput_maximum_throttles_the_table(ddb):
-    name = make(ddb, mode="PAY_PER_REQUEST", OnDemandThroughput={"MaxWriteRequestUnits": 2})
-    _, errors = put_loop(ddb, name, 10)
+    name = make(ddb, mode="PAY_PER_REQUEST", OnDemandThroughput={"MaxWriteRequestUnits": 1})
+    _, errors = put_loop(ddb, name, 20)
     assert errors
     assert errors[0].response["Error"]["Message"] == (
         "Throughput exceeds the maximum OnDemandThroughput configured on table or index")
@@ -175,6 +176,15 @@ def test_a_throttled_batch_write_writes_nothing(ddb):
         ddb.batch_write_item(RequestItems={name: requests})
     assert refused.value.response["Error"]["Code"] == THROTTLED
     assert stored_keys(ddb, name) == set()
+
+
+def test_batch_write_returns_a_throttled_tables_requests_unprocessed_and_writes_the_rest(ddb):
+    ample, starved = make(ddb), make(ddb, write=1)
+    requests = [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}}}} for i in range(10)]
+    answer = ddb.batch_write_item(RequestItems={ample: requests, starved: requests})
+    assert answer["UnprocessedItems"] == {starved: requests}
+    assert stored_keys(ddb, ample) == {f"k{i}" for i in range(10)}
+    assert stored_keys(ddb, starved) == set()
 
 
 def test_throttling_is_off_by_default(dynamodb, make_table):
