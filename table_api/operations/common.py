@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 
-from table_api.capacity import charge_tables
+from table_api.capacity import charge, charge_tables
 from table_api.context import Context, Table
-from table_api.errors import ValidationException
+from table_api.errors import ConditionalCheckFailedException, ValidationException
 from table_api.expressions import Resolver, parse_condition, parse_projection
 from table_api.indexes import SecondaryIndex
 from table_api.values import Item, item_size, validate_value
-from table_api.writes import BeforeCommit, Written
+from table_api.writes import Apply, BeforeCommit, Written
 
 IndexUnits = dict[SecondaryIndex, float]
 
@@ -112,6 +112,18 @@ def charge_writes(ctx: Context, tables: list[Table]) -> BeforeCommit:
         charges = [(table, "write", written_units(w), index_write_units(w)) for table, w in zip(tables, results)]
         charge_tables(ctx, charges)
     return before_commit
+
+
+def charged_on_failure(ctx: Context, table: Table, apply: Apply) -> Apply:
+    """`apply` whose failed condition still spends write units (`--enforce-capacity`): DynamoDB
+    charges a failed conditional write the size of the existing item (at least 1 unit)."""
+    def charged(old: Item | None) -> Item | None:
+        try:
+            return apply(old)
+        except ConditionalCheckFailedException:
+            charge(ctx, table, "write", write_units(old, size_of=item_size))
+            raise
+    return charged
 
 
 def collection_metrics(req: dict, table: Table, key: Item, written: Written) -> dict:

@@ -9,6 +9,7 @@ from table_api.capacity import charge
 from table_api.operations.common import (
     RequestExpressions,
     charge_writes,
+    charged_on_failure,
     collection_metrics,
     consumed_capacity,
     index_write_units,
@@ -38,7 +39,8 @@ def put_item(ctx: Context, req: dict) -> dict:
         return item
 
     key = table.key_schema.key_of(item)
-    written = write_item(ctx, table, key, apply, before_commit=charge_writes(ctx, [table]))
+    written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
+                         before_commit=charge_writes(ctx, [table]))
     return write_response(req, table, key, written, returned_old(req, written.old), written.old, item)
 
 
@@ -55,7 +57,8 @@ def delete_item(ctx: Context, req: dict) -> dict:
         check_condition(condition, old, req)
         return None
 
-    written = write_item(ctx, table, key, apply, before_commit=charge_writes(ctx, [table]))
+    written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
+                         before_commit=charge_writes(ctx, [table]))
     return write_response(req, table, key, written, returned_old(req, written.old), written.old)
 
 

@@ -112,6 +112,18 @@ def test_standard_retries_get_every_write_of_the_loop_through(enforcing_url, ddb
     print(f"5-unit table, 20 puts with standard retries: {retries} retries")
 
 
+def test_failed_conditional_writes_still_spend_write_capacity(ddb):
+    name = make(ddb, write=1)
+    codes = []
+    for i in range(10):
+        try:
+            ddb.put_item(TableName=name, Item={"pk": {"S": "a"}}, ConditionExpression="attribute_exists(pk)")
+        except ClientError as exc:
+            codes.append(exc.response["Error"]["Code"])
+    assert THROTTLED in codes, codes  # once the unit is spent, the next failed condition is throttled
+    assert stored_keys(ddb, name) == set()
+
+
 def test_strongly_consistent_reads_beyond_read_capacity_are_throttled(ddb):
     name = make(ddb, read=1)
     errors = []
