@@ -109,8 +109,8 @@ class Throttle:
             buckets = [self.bucket(d, now) for d in demands]
             refused = [d for d, b in zip(demands, buckets) if not b.allows(d.units, now)]
             if refused:
-                raise ProvisionedThroughputExceededException(
-                    refused[0].message, ThrottlingReasons=[{"reason": d.reason, "resource": d.resource} for d in refused])
+                reasons = [{"reason": d.reason, "resource": d.resource} for d in refused]
+                raise ProvisionedThroughputExceededException(refused[0].message, ThrottlingReasons=reasons)
             for demand, bucket in zip(demands, buckets):
                 bucket.take(demand.units)
 

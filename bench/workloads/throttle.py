@@ -68,8 +68,8 @@ def run(bench, args) -> Report:
     no_retries = loop(plain, "no_retries", args.seconds)
     new_table(plain, "standard_retries", args.write_units)
     standard = loop(retrying, "standard_retries", args.seconds)
-    t = report.table(f"PutItem of 1 KB items for {fmt(args.seconds)} s, table of {args.write_units} WCU (new: empty bucket)",
-                     ["client", "calls", "throttled", "throttled share", "accepted", "accepted/s", "retries"])
+    caption = f"PutItem of 1 KB items for {fmt(args.seconds)} s, table of {args.write_units} WCU (new: empty bucket)"
+    t = report.table(caption, ["client", "calls", "throttled", "throttled share", "accepted", "accepted/s", "retries"])
     for label, c in (("boto3, retries off", no_retries), ("boto3, standard retries (10 attempts)", standard)):
         t.add(label, fmt(c["calls"]), fmt(c["throttled"]), f"{c['throttled'] / max(1, c['calls']):.1%}",
               fmt(c["accepted"]), fmt(c["accepted"] / c["seconds"], 2), fmt(c["retries"]))

@@ -200,7 +200,8 @@ def test_batch_write_returns_a_throttled_tables_requests_unprocessed_and_writes_
 
 
 def test_throttling_is_off_by_default(dynamodb, make_table):
-    table = make_table(BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    table = make_table(BillingMode="PROVISIONED",
+                       ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
     written, errors = put_loop(dynamodb, table.name, 30)
     assert errors == [] and len(written) == 30
 
