@@ -124,20 +124,26 @@ def described_capacity(shown: dict, now: float | None = None) -> dict:
     """The capacity members of a table's description as DynamoDB shows them today: each
     NumberOfDecreasesToday of this UTC day, and an on-demand table's OnDemandThroughput."""
     now = time.time() if now is None else now
-    shown = {**shown, "ProvisionedThroughput": current_throughput(shown["ProvisionedThroughput"], now)}
+    on_demand = mode_of(shown) == "PAY_PER_REQUEST"
+    shown = current_capacity(shown, now, on_demand)
     if "GlobalSecondaryIndexes" in shown:
-        shown["GlobalSecondaryIndexes"] = [
-            {**index, "ProvisionedThroughput": current_throughput(index["ProvisionedThroughput"], now)}
-            if "ProvisionedThroughput" in index else index for index in shown["GlobalSecondaryIndexes"]]
-    if mode_of(shown) == "PAY_PER_REQUEST":
+        shown["GlobalSecondaryIndexes"] = [current_capacity(index, now, on_demand)
+                                           for index in shown["GlobalSecondaryIndexes"]]
+    return shown
+
+
+def current_capacity(holder: dict, now: float, on_demand: bool) -> dict:
+    """A table's or GSI's ProvisionedThroughput of today, and on demand its OnDemandThroughput
+    (-1: no maximum)."""
+    shown = dict(holder)
+    if "ProvisionedThroughput" in shown:
+        provisioned = shown["ProvisionedThroughput"]
+        shown["ProvisionedThroughput"] = {**provisioned, "NumberOfDecreasesToday": decreases_today(provisioned, now)}
+    if on_demand:
         given = shown.get("OnDemandThroughput") or {}
         shown["OnDemandThroughput"] = {member: given.get(member, UNLIMITED)
                                        for member in ("MaxReadRequestUnits", "MaxWriteRequestUnits")}
     return shown
-
-
-def current_throughput(provisioned: dict, now: float) -> dict:
-    return {**provisioned, "NumberOfDecreasesToday": decreases_today(provisioned, now)}
 
 
 def updated_on_demand(description: dict, given: dict) -> None:

@@ -70,6 +70,13 @@ def test_an_on_demand_table_reports_when_it_became_on_demand_and_zero_throughput
     assert table["OnDemandThroughput"] == {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1}
 
 
+def test_an_on_demand_tables_gsi_shows_zero_throughput_and_no_maximum(dynamodb, names):
+    index = create(dynamodb, names, mode="PAY_PER_REQUEST", gsi=True)["GlobalSecondaryIndexes"][0]
+    assert index["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0,
+                                              "WriteCapacityUnits": 0}
+    assert index["OnDemandThroughput"] == {"MaxReadRequestUnits": -1, "MaxWriteRequestUnits": -1}
+
+
 def test_increases_and_decreases_are_recorded(dynamodb, names):
     name = create(dynamodb, names)["TableName"]
     before = time.time()
