@@ -95,6 +95,17 @@ def add_tables(parser: argparse.ArgumentParser) -> None:
            help="shards (Kafka partitions) of each new DynamoDB stream")
     option(parser, "--stream-retention-hours", "CDC_BRIDGE_STREAM_RETENTION_HOURS", default=24.0, type=float,
            help="retention of each new stream: its topic's retention.ms, and the exact trim on read")
+    parser.add_argument("--enforce-capacity", action="store_true",
+                        default=os.environ.get("CDC_BRIDGE_ENFORCE_CAPACITY", "").lower() in ("1", "true", "yes"),
+                        help="throttle like DynamoDB: provisioned tables and GSIs get token buckets of their "
+                             "capacity (300 s of burst, starting empty), on-demand tables a ceiling; beyond it "
+                             "ProvisionedThroughputExceededException (env CDC_BRIDGE_ENFORCE_CAPACITY)")
+    option(parser, "--on-demand-read-limit", "CDC_BRIDGE_ON_DEMAND_READ_LIMIT", default=40000, type=int,
+           help="with --enforce-capacity: read request units per second an on-demand table may use (DynamoDB's "
+                "default per-table quota), unless its OnDemandThroughput sets a lower maximum")
+    option(parser, "--on-demand-write-limit", "CDC_BRIDGE_ON_DEMAND_WRITE_LIMIT", default=40000, type=int,
+           help="with --enforce-capacity: write request units per second an on-demand table may use (DynamoDB's "
+                "default per-table quota), unless its OnDemandThroughput sets a lower maximum")
 
 
 def add_connector(parser: argparse.ArgumentParser) -> None:
@@ -371,6 +382,9 @@ def parts_of(args, broker=None, gate=None) -> list:
             schema_registry_url=args.schema_registry_url,
             stream_shards=int(args.stream_shards),
             stream_retention_hours=float(args.stream_retention_hours),
+            enforce_capacity=args.enforce_capacity,
+            on_demand_read_limit=int(args.on_demand_read_limit),
+            on_demand_write_limit=int(args.on_demand_write_limit),
         )))
     if args.command in ("up", "connector"):
         parts.append(Connector(ConnectorSettings(

@@ -11,6 +11,7 @@ from kafka_io.delivered import DeliveredTail
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
 from table_api.backfill import resume_backfills
+from table_api.capacity import Throttle
 from table_api.context import Context
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, renew_lost_streams
@@ -37,6 +38,8 @@ class TableApi:
     def start(self, env: dict[str, Any]) -> None:
         storage = SqliteStorage(self.settings.db_path, self.settings.sqlite_synchronous)
         self.context = ctx = Context(self.settings, storage)
+        if self.settings.enforce_capacity:
+            ctx.throttle = Throttle(self.settings.on_demand_read_limit, self.settings.on_demand_write_limit)
         resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were
         self.kafka_servers = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
         if not self.kafka_servers:

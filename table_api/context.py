@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from table_api.errors import ResourceNotFoundException, ValidationException
 from table_api.indexes import SecondaryIndex, indexes_of
 from table_api.keys import KeySchema
 from table_api.settings import Settings
 from table_api.storage import Storage, TableRecord
+
+if TYPE_CHECKING:
+    from table_api.capacity import Throttle
 
 
 @dataclass
@@ -52,6 +56,8 @@ class Context:
     _tables: dict[str, Table] = field(default_factory=dict)
     # Called after a transaction that appended outbox rows has committed: wakes the publisher.
     events_committed: Callable[[], None] = lambda: None
+    # --enforce-capacity: the token buckets every data operation charges (None: nothing is throttled).
+    throttle: Throttle | None = None
 
     def table(self, name_or_arn: str, *, name_in_error: bool = False) -> Table:
         """The table, or ResourceNotFoundException: item operations say only "Requested resource

@@ -29,3 +29,10 @@ class ItemCollectionSizeLimitExceededException(AWSError):
     entries) past its size limit."""
 
     message = "Collection size exceeded."
+
+
+class ProvisionedThroughputExceededException(AWSError):
+    """A request beyond its table's or index's capacity (`--enforce-capacity`); SDKs retry it."""
+
+    message = ("The level of configured provisioned throughput for the table was exceeded. "
+               "Consider increasing your provisioning level with the UpdateTable API.")

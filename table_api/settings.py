@@ -32,6 +32,14 @@ class Settings:
     backfill_pause_seconds: float = field(
         default_factory=lambda: float(env("CDC_BRIDGE_BACKFILL_PAUSE_SECONDS", "0.001")))
 
+    # Throttling (docs/design.md, "Capacity and throttling"): off unless asked for. On-demand tables
+    # throttle past these units per second (DynamoDB's default per-table quotas) unless their
+    # OnDemandThroughput sets a lower maximum.
+    enforce_capacity: bool = field(default_factory=lambda: env("CDC_BRIDGE_ENFORCE_CAPACITY", "false").lower()
+                                   in ("1", "true", "yes"))
+    on_demand_read_limit: int = field(default_factory=lambda: int(env("CDC_BRIDGE_ON_DEMAND_READ_LIMIT", "40000")))
+    on_demand_write_limit: int = field(default_factory=lambda: int(env("CDC_BRIDGE_ON_DEMAND_WRITE_LIMIT", "40000")))
+
     @property
     def stream_retention_ms(self) -> int:
         return int(self.stream_retention_hours * 3600 * 1000)

@@ -51,28 +51,41 @@ class Written:
     indexes: tuple[IndexWrite, ...] = ()
     collection_size: int | None = None  # bytes of the item's collection, on a table with an LSI
 
+    @property
+    def new(self) -> Item | None:
+        """The item as it is after the write."""
+        return self.old if self.change is None else self.change.new
 
-def write_item(ctx: Context, table: Table, key: Item, apply: Apply, user_identity: dict | None = None) -> Written:
+
+BeforeCommit = Callable[[list[Written]], None]
+
+
+def write_item(ctx: Context, table: Table, key: Item, apply: Apply, user_identity: dict | None = None,
+               before_commit: BeforeCommit | None = None) -> Written:
     """Read, apply and write one item; the change is None when the write changes nothing.
 
     `apply` may raise (a failed condition): the transaction then rolls back and nothing is
     written. With a stream enabled, the change event commits in the same transaction.
     """
-    return write_items(ctx, [(table, key, apply)], user_identity)[0]
+    return write_items(ctx, [(table, key, apply)], user_identity, before_commit)[0]
 
 
 def write_items(
-    ctx: Context, writes: list[tuple[Table, Item, Apply]], user_identity: dict | None = None
+    ctx: Context, writes: list[tuple[Table, Item, Apply]], user_identity: dict | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> list[Written]:
     """Several items (BatchWriteItem) in one transaction: each is read, applied and written
     exactly as `write_item` does it, each change with its own event; one commit for them all
-    (one `apply` that raises leaves every item as it was)."""
+    (one `apply` that raises leaves every item as it was). `before_commit` sees what was
+    written before the commit and may still refuse it all by raising (a throttled write)."""
     results, streamed = [], False
     with ctx.storage.transaction() as tx:
         for table, key, apply in writes:
             written, evented = _write(ctx, tx, table, key, apply, user_identity)
             results.append(written)
             streamed |= evented
+        if before_commit is not None:
+            before_commit(results)
     if streamed:
         ctx.events_committed()
     return results

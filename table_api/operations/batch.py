@@ -4,7 +4,7 @@ Both check the whole request before touching anything (an unknown table or a bad
 last request leaves every item as it was, as on AWS). BatchWriteItem then writes its items
 through the one write path (`write_items`: each item read, applied and written as `write_item`
 does, in one transaction), so each put or delete that changes an item emits its own change
-event; nothing is ever left unprocessed.
+event; nothing is left unprocessed, unless --enforce-capacity throttles one of its tables.
 BatchGetItem answers up to 16 MB of items; keys beyond that come back in UnprocessedKeys.
 """
 
@@ -14,22 +14,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from table_api.capacity import charge, refused_tables
 from table_api.context import Context, Table
-from table_api.errors import ValidationException
+from table_api.errors import ProvisionedThroughputExceededException, ValidationException
 from table_api.expressions import Path, project
 from table_api.keys import SCHEMA_MISMATCH, encode_key
 from table_api.operations.common import (
     IndexUnits,
     capacity_entry,
+    charge_writes,
     collection_entry,
     index_write_units,
     read_units,
     write_units,
+    written_units,
 )
 from table_api.operations.reading import projection_of
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, TOO_LARGE, Item, item_size, validate_item
-from table_api.writes import write_items
+from table_api.writes import Written, write_items
 
 MAX_GET_KEYS = 100
 MAX_WRITES = 25
@@ -69,6 +72,7 @@ def batch_get_item(ctx: Context, req: dict) -> dict:
     result = GetResult()
     for g in gets:
         read_table(ctx, tables[g.name], g, result)
+    charge_reads(ctx, tables, gets, result)
     return {"Responses": result.responses, "UnprocessedKeys": result.unprocessed,
             **batch_capacity(req, result.units)}
 
@@ -102,6 +106,25 @@ def read_table(ctx: Context, table: Table, get: TableGet, result: GetResult) -> 
             found.append(item)
 
 
+def charge_reads(ctx: Context, tables: dict[str, Table], gets: list[TableGet], result: GetResult) -> None:
+    """Each table's read units are charged on their own (`--enforce-capacity`): a throttled table's
+    keys come back in UnprocessedKeys, and only when every table is throttled does the call fail
+    with ProvisionedThroughputExceededException (BatchGetItem's documented behaviour)."""
+    refused = []
+    for get in gets:
+        if get.name not in result.units:
+            continue
+        try:
+            charge(ctx, tables[get.name], "read", result.units[get.name])
+        except ProvisionedThroughputExceededException as exc:
+            refused.append(exc)
+            del result.units[get.name]
+            result.responses.pop(get.name, None)
+            result.unprocessed[get.name] = {**unprocessed_spec(get.spec), "Keys": get.keys}
+    if refused and not result.units:
+        raise refused[0]
+
+
 def unprocessed_spec(spec: dict) -> dict:
     """UnprocessedKeys of a table: its KeysAndAttributes with only the keys left to read."""
     kept = ("ProjectionExpression", "ExpressionAttributeNames", "AttributesToGet", "ConsistentRead")
@@ -128,7 +151,7 @@ def batch_write_item(ctx: Context, req: dict) -> dict:
     for name, table_writes in writes.items():
         check_unique([w.key for w in table_writes], partial(encode_key, tables[name].key_schema))
     ordered = [(name, w) for name, table_writes in writes.items() for w in table_writes]
-    results = write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered])
+    ordered, results, unprocessed = write_batch(ctx, tables, ordered, requests)
     units: dict[str, float] = {}
     index_units: dict[str, IndexUnits] = {}
     metrics: dict[str, list] = {}
@@ -140,8 +163,48 @@ def batch_write_item(ctx: Context, req: dict) -> dict:
         if written.collection_size is not None:
             metrics.setdefault(name, []).append(collection_entry(tables[name], w.key, written.collection_size))
     wants_metrics = req.get("ReturnItemCollectionMetrics", "NONE") == "SIZE"
-    return {"UnprocessedItems": {}, **batch_capacity(req, units, index_units),
+    return {"UnprocessedItems": unprocessed, **batch_capacity(req, units, index_units),
             **({"ItemCollectionMetrics": metrics} if wants_metrics else {})}
+
+
+class PartlyThrottled(Exception):
+    """Some tables of a batch would be throttled, not all: write the others (see `write_batch`)."""
+
+    def __init__(self, tables: set[str]):
+        super().__init__(", ".join(sorted(tables)))
+        self.tables = tables
+
+
+def write_batch(ctx: Context, tables: dict[str, Table], ordered: list[tuple[str, Write]],
+                requests: dict) -> tuple[list[tuple[str, Write]], list[Written], dict]:
+    """Write the batch in one transaction: (the writes made, what each wrote, UnprocessedItems).
+    With --enforce-capacity a throttled table's requests come back unprocessed, as sent, and the
+    other tables' are written (the first transaction rolls back, a second writes those); when
+    every table is throttled the call fails with ProvisionedThroughputExceededException."""
+    try:
+        return ordered, write_all(ctx, tables, ordered, split_throttled=True), {}
+    except PartlyThrottled as throttled:
+        kept = [(name, w) for name, w in ordered if name not in throttled.tables]
+        unprocessed = {name: requests[name] for name in requests if name in throttled.tables}
+        return kept, write_all(ctx, tables, kept, split_throttled=False), unprocessed
+
+
+def write_all(ctx: Context, tables: dict[str, Table], ordered: list[tuple[str, Write]],
+              split_throttled: bool) -> list[Written]:
+    charge = charge_writes(ctx, [tables[name] for name, _ in ordered])
+
+    def before_commit(results: list[Written]) -> None:
+        if split_throttled:
+            charges = [(tables[name], "write", written_units(written), index_write_units(written))
+                       for (name, _), written in zip(ordered, results)]
+            refused = refused_tables(ctx, charges)
+            asked = {name for name, _ in ordered}  # as the request names them (a name or an ARN)
+            if refused and len(refused) < len(asked):
+                raise PartlyThrottled({name for name in asked if tables[name].name in refused})
+        charge(results)
+
+    return write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered],
+                       before_commit=before_commit)
 
 
 def write_request(request: dict) -> Write:

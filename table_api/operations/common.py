@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 
-from table_api.context import Table
-from table_api.errors import ValidationException
+from table_api.capacity import charge, charge_tables
+from table_api.context import Context, Table
+from table_api.errors import ConditionalCheckFailedException, ValidationException
 from table_api.expressions import Resolver, parse_condition, parse_projection
 from table_api.indexes import SecondaryIndex
-from table_api.values import Item, validate_value
-from table_api.writes import Written
+from table_api.values import Item, item_size, validate_value
+from table_api.writes import Apply, BeforeCommit, Written
 
 IndexUnits = dict[SecondaryIndex, float]
 
@@ -97,6 +98,32 @@ def index_write_units(written: Written) -> IndexUnits:
         if used:
             units[write.index] = units.get(write.index, 0.0) + float(used)
     return units
+
+
+def written_units(written: Written) -> float:
+    """A write's units on its table: the larger of the item before and after, in 1 KB units."""
+    return write_units(written.old, written.new, size_of=item_size)
+
+
+def charge_writes(ctx: Context, tables: list[Table]) -> BeforeCommit:
+    """The `before_commit` of a write: charge each written item's units (table and indexes) to
+    its table in `tables` (one per write, in order) before the commit; throttled, nothing commits."""
+    def before_commit(results: list[Written]) -> None:
+        charges = [(table, "write", written_units(w), index_write_units(w)) for table, w in zip(tables, results)]
+        charge_tables(ctx, charges)
+    return before_commit
+
+
+def charged_on_failure(ctx: Context, table: Table, apply: Apply) -> Apply:
+    """`apply` whose failed condition still spends write units (`--enforce-capacity`): DynamoDB
+    charges a failed conditional write the size of the existing item (at least 1 unit)."""
+    def charged(old: Item | None) -> Item | None:
+        try:
+            return apply(old)
+        except ConditionalCheckFailedException:
+            charge(ctx, table, "write", write_units(old, size_of=item_size))
+            raise
+    return charged
 
 
 def collection_metrics(req: dict, table: Table, key: Item, written: Written) -> dict:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from table_api.context import Context
 from table_api.errors import ConditionalCheckFailedException, ValidationException
 from table_api.expressions import evaluate, project
+from table_api.capacity import charge
 from table_api.operations.common import (
     RequestExpressions,
+    charge_writes,
+    charged_on_failure,
     collection_metrics,
     consumed_capacity,
     index_write_units,
@@ -36,7 +39,8 @@ def put_item(ctx: Context, req: dict) -> dict:
         return item
 
     key = table.key_schema.key_of(item)
-    written = write_item(ctx, table, key, apply)
+    written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
+                         before_commit=charge_writes(ctx, [table]))
     return write_response(req, table, key, written, returned_old(req, written.old), written.old, item)
 
 
@@ -53,7 +57,8 @@ def delete_item(ctx: Context, req: dict) -> dict:
         check_condition(condition, old, req)
         return None
 
-    written = write_item(ctx, table, key, apply)
+    written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
+                         before_commit=charge_writes(ctx, [table]))
     return write_response(req, table, key, written, returned_old(req, written.old), written.old)
 
 
@@ -66,6 +71,7 @@ def get_item(ctx: Context, req: dict) -> dict:
     item = ctx.storage.get_item(table.id, *encode_key(table.key_schema, key))
     result = {} if item is None else {"Item": item if paths is None else project(item, paths)}
     units = read_units(item, item_size, consistent=req.get("ConsistentRead", False))
+    charge(ctx, table, "read", units)
     return {**result, **consumed_capacity(req, table, units)}
 
 

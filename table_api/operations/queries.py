@@ -75,7 +75,7 @@ def query(ctx: Context, req: dict) -> dict:
             low, high = resume(schema, start, low, high, forward)
         rows = ctx.storage.query_items(table.id, encode_key_value(hash_value), low, high, forward,
                                        options.limit, MAX_PAGE_BYTES)
-        return page(req, table, options, rows)
+        return page(ctx, req, table, options, rows)
     after = None if start is None else query_position(table, read.index, start)
     rows = ctx.storage.query_index(table.id, read.index.name, encode_key_value(hash_value), low, high, after,
                                    forward, options.limit, MAX_PAGE_BYTES)
@@ -83,7 +83,7 @@ def query(ctx: Context, req: dict) -> dict:
 
 
 def index_page(ctx: Context, req: dict, table: Table, options: ReadOptions, read: IndexRead, rows: list) -> dict:
-    return page(req, table, options, rows, read.index, fetched(ctx.storage, table, rows) if read.fetch else None)
+    return page(ctx, req, table, options, rows, read.index, fetched(ctx.storage, table, rows) if read.fetch else None)
 
 
 def query_request(req: dict) -> tuple[dict[str, KeyCondition], ReadOptions, Item | None]:
@@ -227,7 +227,7 @@ def scan(ctx: Context, req: dict) -> dict:
     if read is None:
         after = scan_start(table, start, segment, pk_from, pk_below)
         rows = ctx.storage.scan_items(table.id, after, pk_from, pk_below, options.limit, MAX_PAGE_BYTES)
-        return page(req, table, options, rows)
+        return page(ctx, req, table, options, rows)
     after = index_scan_start(table, read, start, segment, pk_from, pk_below)
     rows = ctx.storage.scan_index(table.id, read.index.name, after, pk_from, pk_below, options.limit, MAX_PAGE_BYTES)
     return index_page(ctx, req, table, options, read, rows)

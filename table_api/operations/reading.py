@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from table_api.context import Table
+from table_api.capacity import charge
+from table_api.context import Context, Table
 from table_api.errors import ValidationException
 from table_api.expressions import Condition, Path, evaluate, project
 from table_api.indexes import SecondaryIndex
@@ -121,10 +122,11 @@ def start_key(schema: KeySchema, start: Item) -> Item:
         raise ValidationException(f"{BAD_START}: {exc.message}") from None
 
 
-def page(req: dict, table: Table, options: ReadOptions, rows: list[StoredItem], index: SecondaryIndex | None = None,
-         fetched: list[StoredItem] | None = None) -> dict:
+def page(ctx: Context, req: dict, table: Table, options: ReadOptions, rows: list[StoredItem],
+         index: SecondaryIndex | None = None, fetched: list[StoredItem] | None = None) -> dict:
     """The response to one range read (of the table, or of `index`, whose entries are `rows`;
-    `fetched`: the table's items behind an LSI's entries, read and charged as table reads)."""
+    `fetched`: the table's items behind an LSI's entries, read and charged as table reads).
+    Its units are charged (`--enforce-capacity`) on what was read, before any filter."""
     items = _items(options, rows if fetched is None else fetched)
     result: dict = {"Count": len(items), "ScannedCount": len(rows)}
     if not options.count_only:
@@ -134,8 +136,10 @@ def page(req: dict, table: Table, options: ReadOptions, rows: list[StoredItem], 
         result["LastEvaluatedKey"] = key_of(table, rows[-1]) if index is None else index_key_of(table, index, rows[-1])
     units = page_units(read_bytes, options.consistent)
     if index is None:
+        charge(ctx, table, "read", units)
         return {**result, **consumed_capacity(req, table, units)}
     table_units = sum((page_units(row.size, options.consistent) for row in fetched or ()), 0.0)
+    charge(ctx, table, "read", table_units, {index: units})
     return {**result, **consumed_capacity(req, table, table_units, {index: units})}
 
 

@@ -11,6 +11,7 @@ the index's entries. LSIs exist only from CreateTable, as on AWS.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from table_api.context import Context, Table
@@ -21,6 +22,7 @@ from table_api.errors import (
     ValidationException,
 )
 from table_api.indexes import index_arn
+from table_api.operations.billing import changed_throughput
 from table_api.operations.definitions import INVALID, throughput
 
 MAX_GLOBAL = 20
@@ -306,7 +308,7 @@ def update_index_throughput(table: Table, description: dict, action: dict) -> No
             f"index: {old['WriteCapacityUnits']}. Requested WriteCapacityUnits: {provisioned['WriteCapacityUnits']}. "
             "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
         )
-    stored["ProvisionedThroughput"] = {**old, **{u: provisioned[u] for u in units}}
+    stored["ProvisionedThroughput"] = changed_throughput(old, provisioned, time.time())
 
 
 def find_global(table: Table, name: str, verb: str):

@@ -14,7 +14,15 @@ from contracts.stream_catalog import CATALOG_TOPIC, catalog_payload
 from table_api.backfill import start_backfill
 from table_api.context import Context, Table, check_table_name
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
-from table_api.operations.definitions import INVALID, check_key_schema, throughput
+from table_api.operations.billing import (
+    PAY_PER_REQUEST_SWITCHES,
+    created_billing,
+    described_capacity,
+    mode_of,
+    update_billing,
+    updated_on_demand,
+)
+from table_api.operations.definitions import check_key_schema, throughput
 from table_api.operations.secondary_indexes import (
     IndexChanges,
     apply_index_updates,
@@ -59,10 +67,11 @@ def create_table(ctx: Context, req: dict) -> dict:
         "ProvisionedThroughput": throughput(billing_mode, req.get("ProvisionedThroughput")),
         "TableArn": ctx.settings.table_arn(name),
         "TableId": str(uuid.uuid4()),
-        "BillingModeSummary": {"BillingMode": billing_mode, "LastUpdateToPayPerRequestDateTime": now},
+        "BillingModeSummary": created_billing(billing_mode, now),
         "DeletionProtectionEnabled": req.get("DeletionProtectionEnabled", False),
         "TableClassSummary": {"TableClass": req.get("TableClass", "STANDARD")},
         **created_indexes(req, ctx.settings.table_arn(name), billing_mode),
+        **({"OnDemandThroughput": req["OnDemandThroughput"]} if "OnDemandThroughput" in req else {}),
     }
     tags = check_tags(req.get("Tags", []))
     changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=True)
@@ -118,13 +127,16 @@ def update_table(ctx: Context, req: dict) -> dict:
     description = copy.deepcopy(table.description)  # edited below, kept only if every check passes
     changed = False
     if "BillingMode" in req or "ProvisionedThroughput" in req:
-        mode = description["BillingModeSummary"]["BillingMode"]
-        changed |= update_billing(description, req)
+        mode = mode_of(description)
+        changed |= update_billing(description, req, time.time())
         if req.get("BillingMode", mode) != mode:
             switch_billing(description, req["BillingMode"], req)
         # A BillingMode that repeats the table's own is accepted as a change of nothing (clients
         # such as infrastructure tools send it with every update), not refused as a missing one.
         changed |= "BillingMode" in req
+    if "OnDemandThroughput" in req:
+        updated_on_demand(description, req["OnDemandThroughput"])
+        changed = True
     index_changes = apply_index_updates(table, description, req)
     changed |= "GlobalSecondaryIndexUpdates" in req
     changed_streams = apply_stream_specification(ctx, description, req.get("StreamSpecification"), creating=False)
@@ -190,7 +202,7 @@ def list_tags_of_resource(ctx: Context, req: dict) -> dict:
     return {"Tags": table.description.get("Tags", [])}
 
 
-HIDDEN = ("Tags", "Streams")  # stored with the table, not part of its DynamoDB description
+HIDDEN = ("Tags", "Streams", PAY_PER_REQUEST_SWITCHES)  # stored with the table, not part of its DynamoDB description
 # What a deleting table's description leaves out (DynamoDB's DeleteTable answer).
 NOT_WHILE_DELETING = ("AttributeDefinitions", "KeySchema", "CreationDateTime")
 
@@ -201,7 +213,7 @@ def describe(ctx: Context, description: dict, item_count: int, size: int, table:
     indexes with theirs (`table` None: a table being created, nothing stored yet)."""
     public = {k: v for k, v in description.items() if k not in HIDDEN}
     indexes = describe_indexes(ctx, table, description, index_status)
-    return {**public, **indexes, "ItemCount": item_count, "TableSizeBytes": size}
+    return described_capacity({**public, **indexes, "ItemCount": item_count, "TableSizeBytes": size})
 
 
 def deleting(shown: dict) -> dict:
@@ -248,33 +260,6 @@ def append_stream_rows(tx, streams: list[dict]) -> None:
 def announce(ctx: Context, streams: list[dict]) -> None:
     if streams:
         ctx.events_committed()
-
-
-def update_billing(description: dict, req: dict) -> bool:
-    current_mode = description["BillingModeSummary"]["BillingMode"]
-    mode = req.get("BillingMode", current_mode)
-    provisioned = req.get("ProvisionedThroughput")
-    if mode == "PROVISIONED" and provisioned is None and current_mode == "PROVISIONED":
-        raise ValidationException(INVALID + "ProvisionedThroughput must be specified")
-    new = throughput(mode, provisioned)
-    old = description["ProvisionedThroughput"]
-    if mode == current_mode and mode == "PROVISIONED" and all(new[u] == old[u] for u in ("ReadCapacityUnits", "WriteCapacityUnits")):
-        raise ValidationException(
-            "The provisioned throughput for the table will not change. The requested value equals the current value. "
-            f"Current ReadCapacityUnits provisioned for the table: {old['ReadCapacityUnits']}. "
-            f"Requested ReadCapacityUnits: {new['ReadCapacityUnits']}. "
-            f"Current WriteCapacityUnits provisioned for the table: {old['WriteCapacityUnits']}. "
-            f"Requested WriteCapacityUnits: {new['WriteCapacityUnits']}. "
-            "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
-        )
-    if mode == current_mode and mode == "PAY_PER_REQUEST":
-        return False
-    now = time.time()
-    if new["ReadCapacityUnits"] > old["ReadCapacityUnits"] or new["WriteCapacityUnits"] > old["WriteCapacityUnits"]:
-        new["LastIncreaseDateTime"] = now
-    description["ProvisionedThroughput"] = new
-    description["BillingModeSummary"] = {"BillingMode": mode, "LastUpdateToPayPerRequestDateTime": now}
-    return True
 
 
 TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"  # DynamoDB's, in Java's syntax (Python's re has no \p{...})

@@ -19,7 +19,7 @@ from table_api.expressions.apply import apply_update
 from table_api.expressions.messages import OPERAND_TYPE_MISMATCH
 from table_api.keys import KeySchema
 from table_api.operations import legacy
-from table_api.operations.common import RequestExpressions
+from table_api.operations.common import RequestExpressions, charge_writes, charged_on_failure
 from table_api.operations.items import check_condition, write_response
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, Item, item_size, too_deep, validate_item
@@ -45,7 +45,8 @@ def update_item(ctx: Context, req: dict) -> dict:
             return None
         return checked(apply_update(update, key if old is None else old, mismatch))
 
-    written = write_item(ctx, table, key, apply)
+    written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
+                         before_commit=charge_writes(ctx, [table]))
     old = written.old
     new = old if written.change is None else written.change.new
     return write_response(req, table, key, written, returned(req, update, old, new), old, new)
