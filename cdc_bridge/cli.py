@@ -95,6 +95,11 @@ def add_tables(parser: argparse.ArgumentParser) -> None:
            help="shards (Kafka partitions) of each new DynamoDB stream")
     option(parser, "--stream-retention-hours", "CDC_BRIDGE_STREAM_RETENTION_HOURS", default=24.0, type=float,
            help="retention of each new stream: its topic's retention.ms, and the exact trim on read")
+    option(parser, "--ttl-sweep-interval", "CDC_BRIDGE_TTL_SWEEP_INTERVAL", default=30.0, type=float,
+           help="seconds between two passes of the time-to-live sweeper, which deletes expired items; a TTL "
+                "change shows ENABLING/DISABLING until the next pass")
+    option(parser, "--ttl-cooldown-seconds", "CDC_BRIDGE_TTL_COOLDOWN_SECONDS", default=3600.0, type=float,
+           help="after UpdateTimeToLive, the table's TTL setting cannot change again for this long (DynamoDB: one hour)")
 
 
 def add_connector(parser: argparse.ArgumentParser) -> None:
@@ -371,6 +376,8 @@ def parts_of(args, broker=None, gate=None) -> list:
             schema_registry_url=args.schema_registry_url,
             stream_shards=int(args.stream_shards),
             stream_retention_hours=float(args.stream_retention_hours),
+            ttl_sweep_interval_s=float(args.ttl_sweep_interval),
+            ttl_cooldown_s=float(args.ttl_cooldown_seconds),
         )))
     if args.command in ("up", "connector"):
         parts.append(Connector(ConnectorSettings(

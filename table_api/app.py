@@ -17,6 +17,7 @@ from table_api.operations.tables import active_topics, renew_lost_streams
 from table_api.outbox import Publisher
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
+from table_api.sweeper import Sweeper
 
 log = logging.getLogger("cdc_bridge.table_api")
 
@@ -31,6 +32,7 @@ class TableApi:
         self.kafka_servers: str | None = None
         self.registry: KafkaSchemaRegistry | RemoteSchemaRegistry | None = None
         self.publisher: Publisher | None = None
+        self.sweeper: Sweeper | None = None
         # Without SCHEMA_REGISTRY_URL we serve a Confluent-compatible registry on our port.
         self.routers = [] if settings.schema_registry_url else [registry_router(self.own_registry)]
 
@@ -38,6 +40,8 @@ class TableApi:
         storage = SqliteStorage(self.settings.db_path, self.settings.sqlite_synchronous)
         self.context = ctx = Context(self.settings, storage)
         resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were
+        self.sweeper = Sweeper(ctx)  # deletes expired items; its events wait in the outbox without Kafka
+        self.sweeper.start()
         self.kafka_servers = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
         if not self.kafka_servers:
             return  # no Kafka configured: tables work, change events are not published
@@ -69,6 +73,8 @@ class TableApi:
         return self.registry if ready and isinstance(self.registry, KafkaSchemaRegistry) else None
 
     def stop(self) -> None:
+        if self.sweeper is not None:  # before the storage closes under it
+            self.sweeper.stop()
         if self.publisher is not None:
             self.publisher.stop()
             self.publisher.close()
