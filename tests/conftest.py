@@ -209,18 +209,13 @@ def composite_table(make_table):
 @pytest.fixture
 def aws_cli(endpoint_url, tmp_path):
     """Run the AWS CLI from the test extras against the endpoint; returns CompletedProcess."""
-    return aws_cli_for(endpoint_url, tmp_path)
-
-
-def aws_cli_for(endpoint_url: str, home: Path):
-    """The AWS CLI against `endpoint_url`, with its config and credentials files under `home`."""
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(home / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
         "AWS_PAGER": "",
     }
     aws = str(Path(sys.executable).with_name("aws"))

@@ -16,7 +16,8 @@ import pytest
 from botocore.config import Config
 
 from tests.api.helpers import aws_error, create_table, unique_name, validation_error
-from tests.conftest import ServerProcess, aws_cli_for, client_kwargs
+from tests.conftest import ServerProcess, client_kwargs
+from tests.integration.streams_helpers import aws_cli_runner
 
 SWEEP_S = 1.0
 COOLDOWN_S = 2.0
@@ -189,7 +190,7 @@ def test_expired_items_are_deleted_and_the_others_stay(ddb, table):
 
 def test_the_study_guide_item_is_more_than_five_years_old_and_never_deleted(server, ddb, tmp_path):
     """The guide's item: expirationTimestamp 20231015 read as epoch seconds is 1970-08-23."""
-    aws = aws_cli_for(server.url, tmp_path)
+    aws = aws_cli_runner(server.url, tmp_path)
     name = unique_name("MyTable")
     create_table(ddb, name, ("userId", "S"), ("timestamp", "N"))
     try:
