@@ -99,7 +99,8 @@ def add_tables(parser: argparse.ArgumentParser) -> None:
            help="seconds between two passes of the time-to-live sweeper, which deletes expired items; a TTL "
                 "change shows ENABLING/DISABLING until the next pass")
     option(parser, "--ttl-cooldown-seconds", "CDC_BRIDGE_TTL_COOLDOWN_SECONDS", default=3600.0, type=float,
-           help="after UpdateTimeToLive, the table's TTL setting cannot change again for this long (DynamoDB: one hour)")
+           help="after UpdateTimeToLive, the table's TTL setting cannot change again for this long "
+                "(DynamoDB: one hour)")
 
 
 def add_connector(parser: argparse.ArgumentParser) -> None:

@@ -36,7 +36,7 @@ class Settings:
     # the next pass), each pass deleting in transactions of at most this many items; and the
     # interval within which a table's TTL setting may not change again (DynamoDB: one hour).
     ttl_sweep_interval_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_TTL_SWEEP_INTERVAL", "30")))
-    ttl_batch_items: int = field(default_factory=lambda: int(env("CDC_BRIDGE_TTL_BATCH_ITEMS", "100")))
+    ttl_batch_items: int = field(default_factory=lambda: int(env("CDC_BRIDGE_TTL_BATCH_ITEMS", "25")))
     ttl_cooldown_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_TTL_COOLDOWN_SECONDS", "3600")))
 
     @property
