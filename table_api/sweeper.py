@@ -62,12 +62,13 @@ class Sweeper:
 
     def sweep_table(self, name: str) -> int:
         started, now = time.monotonic(), time.time()
-        after, deleted = None, 0
+        after, deleted, table_id = None, 0, None
         while not self.stopping.is_set():
             table = self.current(name)
             attribute = table and enabled_attribute(table.description)
-            if not attribute:  # the table went, or its TTL was disabled, during the pass
+            if not attribute or table_id not in (None, table.id):  # gone, TTL off, or re-created meanwhile
                 break
+            table_id = table.id
             page = self.ctx.storage.scan_items(table.id, after, None, None, PAGE_ITEMS, 2**62)
             if not page:
                 break
