@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import orjson
 
@@ -62,7 +63,7 @@ class Sweeper:
 
     def sweep_table(self, name: str) -> int:
         started, now = time.monotonic(), time.time()
-        after, deleted, table_id = None, 0, None
+        after, table_id, done = None, None, Pass()
         while not self.stopping.is_set():
             table = self.current(name)
             attribute = table and enabled_attribute(table.description)
@@ -73,17 +74,18 @@ class Sweeper:
             if not page:
                 break
             after = page[-1].pk, page[-1].sk
-            keys = expired_keys(table, page, attribute, now)
-            for start in range(0, len(keys), self.ctx.settings.ttl_batch_items):
+            keys, size = expired_keys(table, page, attribute, now), self.ctx.settings.ttl_batch_items
+            for start in range(0, len(keys), size):
                 if self.stopping.is_set():
                     break
-                deleted += self.delete(table, keys[start:start + self.ctx.settings.ttl_batch_items], attribute, now)
+                self.delete(table, keys[start:start + size], attribute, now, done)
             if len(page) < PAGE_ITEMS:
                 break
-        if deleted:
-            log.info("ttl sweep", extra={"table": name, "deleted": deleted,
+        if done.deleted:
+            log.info("ttl sweep", extra={"table": name, "deleted": done.deleted, "batches": done.batches,
+                                         "longest_batch_ms": round(done.longest_batch_s * 1000, 1),
                                          "seconds": round(time.monotonic() - started, 3)})
-        return deleted
+        return done.deleted
 
     def current(self, name: str) -> Table | None:
         try:
@@ -91,15 +93,31 @@ class Sweeper:
         except ResourceNotFoundException:
             return None
 
-    def delete(self, table: Table, keys: list[Item], attribute: str, now: float) -> int:
+    def delete(self, table: Table, keys: list[Item], attribute: str, now: float, done: Pass) -> None:
         """One batch in one transaction, then a pause at least as long as it took: writers get at
         least half the time while a sweep runs (in bench ttl, halving the pause did not shorten
         a sweep measurably)."""
         started = time.perf_counter()
         apply = still_expired(attribute, now)
         written = write_items(self.ctx, [(table, key, apply) for key in keys], user_identity=TTL_IDENTITY)
-        time.sleep(max(MIN_PAUSE_S, time.perf_counter() - started))
-        return sum(w.change is not None for w in written)
+        took = time.perf_counter() - started
+        done.add(sum(w.change is not None for w in written), took)
+        time.sleep(max(MIN_PAUSE_S, took))
+
+
+@dataclass
+class Pass:
+    """What one pass over a table did, for its log line: the longest batch is the longest a write
+    waited for the storage lock because of the sweep."""
+
+    deleted: int = 0
+    batches: int = 0
+    longest_batch_s: float = 0.0
+
+    def add(self, deleted: int, took_s: float) -> None:
+        self.deleted += deleted
+        self.batches += 1
+        self.longest_batch_s = max(self.longest_batch_s, took_s)
 
 
 def expired_keys(table: Table, page: list, attribute: str, now: float) -> list[Item]:

@@ -12,8 +12,11 @@ in a loop on the raw client (items without `expires`, which stay), each call tim
   one-second interval.
 
 Reported: the writes' p50 / p99 / worst before and during, the sweep's seconds, items deleted per
-second and server CPU (the broker included: every deletion is a REMOVE event shipped to Kafka). At
-the end a Scan counts what is left: exactly the writer's items, or an error.
+second and server CPU (the broker included: every deletion is a REMOVE event shipped to Kafka),
+and from the server's own log (`--log-level INFO`: one line per pass that deleted something) the
+number of batches and the longest one, i.e. the longest a write waited for the storage lock
+because of the sweep, free of the client's and the scheduler's noise. At the end a Scan counts
+what is left: exactly the writer's items, or an error.
 
 Target (issue 15): reported, none set; the sweeper deletes in transactions of at most 25 items
 (`ttl_batch_items`, CDC_BRIDGE_TTL_BATCH_ITEMS) and pauses between them as long as each took, so a
@@ -22,6 +25,7 @@ write waits for at most one batch.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -76,6 +80,16 @@ def sweep(server: Server, items: int, timeout_s: float) -> float:
     raise RuntimeError(f"ours: the sweep did not finish within {timeout_s:.0f} s")
 
 
+def sweep_log(server: Server) -> dict[str, Any]:
+    """The sweeper's log lines about the table, summed: deleted, batches, the longest batch."""
+    lines = [json.loads(line) for line in server.processes[0].log_path.read_text(errors="replace").splitlines()
+             if '"ttl sweep"' in line]
+    lines = [line for line in lines if line.get("table") == TABLE]
+    return {"passes": len(lines), "deleted": sum(line["deleted"] for line in lines),
+            "batches": sum(line["batches"] for line in lines),
+            "longest_batch_ms": max((line["longest_batch_ms"] for line in lines), default=None)}
+
+
 def measure(server: Server, args) -> dict[str, Any]:
     stream = {} if args.no_stream else {"StreamSpecification": {"StreamEnabled": True,
                                                                 "StreamViewType": "NEW_AND_OLD_IMAGES"}}
@@ -93,18 +107,20 @@ def measure(server: Server, args) -> dict[str, Any]:
     writer.join()
     return {"seconds": seconds, "cpu_s": cpu.server_s, "before": lat_stats(writer.windows[0]),
             "during": lat_stats(writer.windows[1]), "left": left_with_ttl(server), "errors": writer.errors[:1],
-            "stream": not args.no_stream}
+            "stream": not args.no_stream, "sweeper": sweep_log(server)}
 
 
 def run(bench, args) -> Report:
     report = Report(f"Time to live: PutItem while the sweeper deletes {args.items:,} expired items")
-    server = start_ours_up(bench, extra=["--ttl-sweep-interval", "1"])
+    server = start_ours_up(bench, extra=["--ttl-sweep-interval", "1", "--log-level", "INFO"])
     print(server.describe(), flush=True)
     rec = measure(server, args)
     if rec["errors"]:
         report.errors.append(f"ours writes: {rec['errors'][0]}")
     if rec["left"]:
         report.errors.append(f"{rec['left']} items with `expires` left after the sweep")
+    if rec["sweeper"]["deleted"] != args.items:
+        report.errors.append(f"the sweeper's log counts {rec['sweeper']['deleted']} deletions, not {args.items}")
     print(f"  ours  sweep of {args.items:,} items: {fmt(rec['seconds'], 2)} s; writes p99 "
           f"{fmt(rec['before']['p99_ms'], 2)} ms before, {fmt(rec['during']['p99_ms'], 2)} ms during, worst "
           f"{fmt(rec['before']['max_ms'], 2)} / {fmt(rec['during']['max_ms'], 2)} ms", flush=True)
@@ -116,6 +132,10 @@ def run(bench, args) -> Report:
           fmt(before["max_ms"], 2), "", "", "")
     t.add("during the sweep", during["n"], fmt(during["p50_ms"], 2), fmt(during["p99_ms"], 2), fmt(during["max_ms"], 2),
           fmt(rec["seconds"], 2), fmt(args.items / rec["seconds"], 0), fmt(rec["cpu_s"], 1))
+    swept = rec["sweeper"]
+    t = report.table("The sweeper's own account (its INFO log lines)",
+                     ["passes", "deleted", "batches (one transaction each)", "longest batch ms"])
+    t.add(swept["passes"], swept["deleted"], swept["batches"], fmt(swept["longest_batch_ms"], 1))
     report.notes.append("the sweep's seconds run from UpdateTimeToLive to the last expired item gone (the first pass "
                         "starts within the one-second --ttl-sweep-interval); deleted/s = items / those seconds")
     report.data = rec
