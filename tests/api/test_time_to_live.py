@@ -16,12 +16,11 @@ import pytest
 from botocore.config import Config
 
 from tests.api.helpers import aws_error, create_table, unique_name, validation_error
+from tests.api.ttl_helpers import SWEEP_S, disable, enable, key, ttl_description, wait_for, wait_status
 from tests.conftest import ServerProcess, client_kwargs
 from tests.integration.streams_helpers import aws_cli_runner
 
-SWEEP_S = 1.0
 COOLDOWN_S = 2.0
-WAIT_S = 30.0  # generous: the machine may be loaded; a sweep normally lands within ~1 s
 
 
 @pytest.fixture(scope="module")
@@ -43,39 +42,6 @@ def table(ddb):
     create_table(ddb, name)
     yield name
     ddb.delete_table(TableName=name)
-
-
-def enable(ddb, table: str, attribute: str = "expires") -> dict:
-    return ddb.update_time_to_live(TableName=table,
-                                   TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
-
-
-def disable(ddb, table: str, attribute: str = "expires") -> dict:
-    return ddb.update_time_to_live(TableName=table,
-                                   TimeToLiveSpecification={"Enabled": False, "AttributeName": attribute})
-
-
-def ttl_description(ddb, table: str) -> dict:
-    return ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-
-
-def wait_for(predicate, what: str, timeout_s: float = WAIT_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout_s}s: {what}")
-
-
-def wait_status(ddb, table: str, status: str) -> dict:
-    return wait_for(lambda: (d := ttl_description(ddb, table))["TimeToLiveStatus"] == status and d,
-                    f"TimeToLiveStatus {status}")
-
-
-def key(pk: str) -> dict:
-    return {"pk": {"S": pk}}
 
 
 def exists(ddb, table: str, pk: str) -> bool:
@@ -280,3 +246,4 @@ def test_reads_return_an_expired_item_until_it_is_swept(dynamodb, make_table):
     assert dynamodb.query(TableName=table.name, KeyConditionExpression="pk = :p",
                           ExpressionAttributeValues={":p": {"S": "expired"}})["Items"] == [item]
     assert dynamodb.scan(TableName=table.name)["Items"] == [item]
+
