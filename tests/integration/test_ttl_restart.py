@@ -24,8 +24,9 @@ def test_a_stop_during_a_sweep_is_clean_and_the_next_start_finishes_it(tmp_path)
     create_table(client, name)
     past, total = str(int(time.time()) - 60), 500
     for start in range(0, total, 25):
-        client.batch_write_item(RequestItems={name: [
-            {"PutRequest": {"Item": {**key(f"item-{i:05d}"), "expires": {"N": past}}}} for i in range(start, start + 25)]})
+        puts = [{"PutRequest": {"Item": {**key(f"item-{i:05d}"), "expires": {"N": past}}}}
+                for i in range(start, start + 25)]
+        client.batch_write_item(RequestItems={name: puts})
     enable(client, name)
 
     def count() -> int:
