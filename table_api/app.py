@@ -40,7 +40,9 @@ class TableApi:
         storage = SqliteStorage(self.settings.db_path, self.settings.sqlite_synchronous)
         self.context = ctx = Context(self.settings, storage)
         resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were
-        self.sweeper = Sweeper(ctx)  # deletes expired items; its events wait in the outbox without Kafka
+        # Deletes expired items, its first pass one interval from now (by then the publisher below is
+        # woken by its events; without Kafka they wait in the outbox like any others).
+        self.sweeper = Sweeper(ctx)
         self.sweeper.start()
         self.kafka_servers = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
         if not self.kafka_servers:
