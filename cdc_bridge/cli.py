@@ -106,6 +106,12 @@ def add_tables(parser: argparse.ArgumentParser) -> None:
     option(parser, "--on-demand-write-limit", "CDC_BRIDGE_ON_DEMAND_WRITE_LIMIT", default=40000, type=int,
            help="with --enforce-capacity: write request units per second an on-demand table may use (DynamoDB's "
                 "default per-table quota), unless its OnDemandThroughput sets a lower maximum")
+    option(parser, "--ttl-sweep-interval", "CDC_BRIDGE_TTL_SWEEP_INTERVAL", default=30.0, type=float,
+           help="seconds between two passes of the time-to-live sweeper, which deletes expired items; a TTL "
+                "change shows ENABLING/DISABLING until the next pass")
+    option(parser, "--ttl-cooldown-seconds", "CDC_BRIDGE_TTL_COOLDOWN_SECONDS", default=3600.0, type=float,
+           help="after UpdateTimeToLive, the table's TTL setting cannot change again for this long "
+                "(DynamoDB: one hour)")
 
 
 def add_connector(parser: argparse.ArgumentParser) -> None:
@@ -385,6 +391,8 @@ def parts_of(args, broker=None, gate=None) -> list:
             enforce_capacity=args.enforce_capacity,
             on_demand_read_limit=int(args.on_demand_read_limit),
             on_demand_write_limit=int(args.on_demand_write_limit),
+            ttl_sweep_interval_s=float(args.ttl_sweep_interval),
+            ttl_cooldown_s=float(args.ttl_cooldown_seconds),
         )))
     if args.command in ("up", "connector"):
         parts.append(Connector(ConnectorSettings(

@@ -18,6 +18,7 @@ from table_api.operations.tables import active_topics, renew_lost_streams
 from table_api.outbox import Publisher
 from table_api.settings import Settings
 from table_api.storage.sqlite import SqliteStorage
+from table_api.sweeper import Sweeper
 
 log = logging.getLogger("cdc_bridge.table_api")
 
@@ -32,6 +33,7 @@ class TableApi:
         self.kafka_servers: str | None = None
         self.registry: KafkaSchemaRegistry | RemoteSchemaRegistry | None = None
         self.publisher: Publisher | None = None
+        self.sweeper: Sweeper | None = None
         # Without SCHEMA_REGISTRY_URL we serve a Confluent-compatible registry on our port.
         self.routers = [] if settings.schema_registry_url else [registry_router(self.own_registry)]
 
@@ -41,6 +43,10 @@ class TableApi:
         if self.settings.enforce_capacity:
             ctx.throttle = Throttle(self.settings.on_demand_read_limit, self.settings.on_demand_write_limit)
         resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were
+        # Deletes expired items, its first pass one interval from now (by then the publisher below is
+        # woken by its events; without Kafka they wait in the outbox like any others).
+        self.sweeper = Sweeper(ctx)
+        self.sweeper.start()
         self.kafka_servers = self.settings.kafka_bootstrap_servers or env.get("kafka_bootstrap_servers")
         if not self.kafka_servers:
             return  # no Kafka configured: tables work, change events are not published
@@ -72,6 +78,8 @@ class TableApi:
         return self.registry if ready and isinstance(self.registry, KafkaSchemaRegistry) else None
 
     def stop(self) -> None:
+        if self.sweeper is not None:  # before the storage closes under it
+            self.sweeper.stop()
         if self.publisher is not None:
             self.publisher.stop()
             self.publisher.close()

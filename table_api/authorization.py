@@ -1,7 +1,8 @@
 """What each DynamoDB call asks IAM for: actions, resources and condition keys, as AWS's service
 authorization reference lists them for `dynamodb:`.
 
-Most operations are `dynamodb:<Operation>` on the table's ARN; a Query or Scan of an index is on
+Most operations are `dynamodb:<Operation>` on the table's ARN (UpdateTimeToLive and
+DescribeTimeToLive too; TTL deletions are DynamoDB's own, checked against no user); a Query or Scan of an index is on
 `table/<T>/index/<I>`; BatchGetItem and BatchWriteItem check each table they touch;
 TransactWriteItems and TransactGetItems check the per-item actions (PutItem, UpdateItem,
 DeleteItem, ConditionCheckItem, GetItem). Calls on no resource (ListTables, DescribeLimits,

@@ -39,6 +39,12 @@ class Settings:
                                    in ("1", "true", "yes"))
     on_demand_read_limit: int = field(default_factory=lambda: int(env("CDC_BRIDGE_ON_DEMAND_READ_LIMIT", "40000")))
     on_demand_write_limit: int = field(default_factory=lambda: int(env("CDC_BRIDGE_ON_DEMAND_WRITE_LIMIT", "40000")))
+    # Time to live: the sweeper's pass every this many seconds (a change of the setting settles at
+    # the next pass), each pass deleting in transactions of at most this many items; and the
+    # interval within which a table's TTL setting may not change again (DynamoDB: one hour).
+    ttl_sweep_interval_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_TTL_SWEEP_INTERVAL", "30")))
+    ttl_batch_items: int = field(default_factory=lambda: int(env("CDC_BRIDGE_TTL_BATCH_ITEMS", "25")))
+    ttl_cooldown_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_TTL_COOLDOWN_SECONDS", "3600")))
 
     @property
     def stream_retention_ms(self) -> int:

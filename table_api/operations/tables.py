@@ -202,7 +202,7 @@ def list_tags_of_resource(ctx: Context, req: dict) -> dict:
     return {"Tags": table.description.get("Tags", [])}
 
 
-HIDDEN = ("Tags", "Streams", PAY_PER_REQUEST_SWITCHES)  # stored with the table, not part of its DynamoDB description
+HIDDEN = ("Tags", "Streams", PAY_PER_REQUEST_SWITCHES, "TimeToLive")  # stored with the table, not part of its DynamoDB description
 # What a deleting table's description leaves out (DynamoDB's DeleteTable answer).
 NOT_WHILE_DELETING = ("AttributeDefinitions", "KeySchema", "CreationDateTime")
 

@@ -1,16 +1,20 @@
 """The study guide's walk-through, step by step, with the AWS CLI verbatim but for
 `--endpoint-url`: MyTable (userId, timestamp) with a GSI on timestamp, on demand -> describe it ->
-enable its stream (NEW_AND_OLD_IMAGES) -> the guide's put-item -> query the GSI -> read the INSERT
+enable its stream (NEW_AND_OLD_IMAGES) -> the guide's put-item -> enable TTL on expirationTimestamp (the
+item's 20231015, read as epoch seconds, is 1970-08-23: more than five years ago, so never deleted) ->
+query the GSI -> read the INSERT
 through `aws dynamodbstreams` -> update-item (MODIFY, both images) -> delete-item (REMOVE) ->
 disable the stream -> the old stream is still listed and readable -> delete-table.
 
 One test per step, in the guide's order: each builds on the ones before (run the module whole).
-It runs its own `cdc-bridge up` (table service and connector on one port), as a reader would.
+It runs its own `cdc-bridge up` (table service and connector on one port), as a reader would, with
+a one-second TTL sweep so that the TTL step sees sweeps pass.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -26,7 +30,7 @@ GSI = json.dumps([{"IndexName": "timestamp-index", "KeySchema": [{"AttributeName
 
 @pytest.fixture(scope="module")
 def server(broker, tmp_path_factory):
-    process = start_up(broker, tmp_path_factory.mktemp("walkthrough"))
+    process = start_up(broker, tmp_path_factory.mktemp("walkthrough"), "--ttl-sweep-interval", "1")
     yield process
     process.stop()
 
@@ -90,6 +94,20 @@ def test_put_item_of_the_guide(aws):
     put = aws("dynamodb", "put-item", "--table-name", "MyTable", "--item",
               '{ "userId": {"S": "123"}, "timestamp": {"N": "20231010"}, "expirationTimestamp": {"N": "20231015"} }')
     assert put.stdout.strip() == ""
+
+
+def test_update_time_to_live_of_the_guide_never_deletes_its_item_from_1970(aws):
+    enabled = cli_json(aws, "dynamodb", "update-time-to-live", "--table-name", "MyTable",
+                       "--time-to-live-specification", "Enabled=true,AttributeName=expirationTimestamp")
+    assert enabled == {"TimeToLiveSpecification": {"Enabled": True, "AttributeName": "expirationTimestamp"}}
+    deadline = time.monotonic() + 30
+    while cli_json(aws, "dynamodb", "describe-time-to-live", "--table-name", "MyTable")[
+            "TimeToLiveDescription"]["TimeToLiveStatus"] != "ENABLED":
+        assert time.monotonic() < deadline, "TTL not ENABLED after 30 s"
+        time.sleep(0.5)
+    time.sleep(2)  # two more sweeps: DynamoDB leaves an expiry more than five years old alone
+    got = cli_json(aws, "dynamodb", "get-item", "--table-name", "MyTable", "--key", KEY)
+    assert got == {"Item": ITEM}
 
 
 def test_query_on_the_gsi_finds_the_item(aws):

@@ -207,6 +207,21 @@ def test_an_explicit_deny_beats_an_allow_on_dynamodb_and_kinesis(server):
     assert f"kinesis:PutRecord on resource: arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks" in message
 
 
+def test_time_to_live_calls_are_checked_as_their_own_actions_on_the_table(server):
+    url, _ = server
+    principal = f"arn:aws:iam::{ACCOUNT}:user/guide"
+    for operation, action, call in (
+            ("UpdateTimeToLive", "update_time_to_live", {"TimeToLiveSpecification": {"Enabled": True,
+                                                                                     "AttributeName": "expires"}}),
+            ("DescribeTimeToLive", "describe_time_to_live", {})):
+        refused = error_of(lambda: getattr(client("dynamodb", url, "guide"), action)(TableName=TABLE, **call))
+        assert refused == ("AccessDeniedException",
+                           f"User: {principal} is not authorized to perform: dynamodb:{operation} on resource: "
+                           f"{TABLE_ARN} because no identity-based policy allows the dynamodb:{operation} action", 400)
+    described = client("dynamodb", url, "admin").describe_time_to_live(TableName=TABLE)
+    assert described["TimeToLiveDescription"] == {"TimeToLiveStatus": "DISABLED"}  # the refused update did nothing
+
+
 def test_leading_keys_limit_a_user_to_their_own_partition(server):
     url, _ = server
     own = client("dynamodb", url, "own-items")
