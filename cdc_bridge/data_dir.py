@@ -18,6 +18,10 @@ Versions:
      LocalSecondaryIndexes, kept in `index_entries` and `backfills` of `tables.sqlite3` (created by
      the storage when it opens the file; nothing is rewritten). Code of version 2 would serve such
      tables without maintaining their indexes, hence the new version.
+  4  transactions: outbox rows may carry extra Kafka headers (`outbox.headers`, a transaction's id
+     and size) and TransactWriteItems keeps its client tokens in `client_tokens` (created by the
+     storage when it opens the file). Code of version 3 would ship a transaction's events
+     without its headers, or fail on the new column, hence the new version.
 
 `lambda/` and `logs/` need no version of their own: code that does not know them ignores them, and a
 directory without them has no functions and no logs (`function.json` carries its own `Format`).
@@ -41,7 +45,7 @@ from pathlib import Path
 
 import orjson
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 FORMAT_FILE = "FORMAT"
 TABLES_DB = "tables.sqlite3"
 
@@ -170,4 +174,22 @@ def migrate_2_to_3(path: Path, backup: Path) -> None:
     marker keeps older code, which would not maintain indexes, away."""
 
 
-MIGRATIONS: dict[int, Callable[[Path, Path], None]] = {1: migrate_1_to_2, 2: migrate_2_to_3}
+def migrate_3_to_4(path: Path, backup: Path) -> None:
+    """The outbox gets its `headers` column (NULL for the rows already there: events of single
+    writes). A database without an outbox yet gets it, with the column, when the storage opens it."""
+    db_path = path / TABLES_DB
+    db = sqlite3.connect(str(db_path), isolation_level=None)
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        if not columns or "headers" in columns:
+            return
+        db.close()
+        backup_sqlite(db_path, backup)
+        db = sqlite3.connect(str(db_path), isolation_level=None)
+        db.execute("PRAGMA busy_timeout=10000")
+        db.execute("ALTER TABLE outbox ADD COLUMN headers BLOB")  # one statement: atomic
+    finally:
+        db.close()
+
+
+MIGRATIONS: dict[int, Callable[[Path, Path], None]] = {1: migrate_1_to_2, 2: migrate_2_to_3, 3: migrate_3_to_4}

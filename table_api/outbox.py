@@ -225,7 +225,8 @@ class Publisher:
             value=codec.frame(value_id, codec.encode_event(event)),
             timestamp=row.created_ms,
             headers={SEQ_HEADER: seq_bytes(row.seq), "table": event["tableName"].encode(),
-                     "eventName": event["eventName"].encode()},
+                     "eventName": event["eventName"].encode(),
+                     **{name: value.encode() for name, value in (row.headers or {}).items()}},
             on_delivery=self._delivery(row.seq, self.on_delivered),
         )
 
