@@ -80,8 +80,8 @@ def test_format_3_outbox_gets_its_headers_column_and_keeps_its_rows(tmp_path):
     lines = []
     assert data_dir.prepare(tmp_path, lines.append) == 3
     [backup] = tmp_path.glob("backup-3-*")
-    assert lines == [f"data directory {tmp_path} migrated from format version 3 to 4 (backup of what was "
-                     f"rewritten in {backup})"]
+    assert lines == [(f"data directory {tmp_path} migrated from format version 3 to 4 (backup of what was "
+                      f"rewritten in {backup})")]
     assert data_dir.format_of(tmp_path) == 4
     storage = SqliteStorage(tmp_path / "tables.sqlite3")
     try:
