@@ -1,7 +1,7 @@
 """The data directory's format version: one marker for the whole directory, checked (and an older
 format migrated in place) by `up`, `table-api` and `connector` before their parts open anything.
 
-    <data-dir>/FORMAT            the format version, one integer on one line ("3")
+    <data-dir>/FORMAT            the format version, one integer on one line ("4")
     <data-dir>/tables.sqlite3    tables, items, outbox (table_api/storage/sqlite.py)
     <data-dir>/iterator.key      the connector's HMAC key of shard iterators (connector/settings.py)
     <data-dir>/kinesis-streams.json   the Kinesis stream definitions (connector/kinesis_catalog.py)
