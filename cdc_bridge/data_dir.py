@@ -176,18 +176,15 @@ def migrate_2_to_3(path: Path, backup: Path) -> None:
 
 def migrate_3_to_4(path: Path, backup: Path) -> None:
     """The outbox gets its `headers` column (NULL for the rows already there: events of single
-    writes). A database without an outbox yet gets it, with the column, when the storage opens it."""
-    db_path = path / TABLES_DB
-    db = sqlite3.connect(str(db_path), isolation_level=None)
+    writes). No backup: `ADD COLUMN` changes only the schema, atomically, and rewrites no row (a
+    copy of a large database would cost more than it could save). A database without an outbox
+    yet gets it, with the column, when the storage opens it; so does `client_tokens`."""
+    db = sqlite3.connect(str(path / TABLES_DB), isolation_level=None)
     try:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-        if not columns or "headers" in columns:
-            return
-        db.close()
-        backup_sqlite(db_path, backup)
-        db = sqlite3.connect(str(db_path), isolation_level=None)
         db.execute("PRAGMA busy_timeout=10000")
-        db.execute("ALTER TABLE outbox ADD COLUMN headers BLOB")  # one statement: atomic
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        if columns and "headers" not in columns:
+            db.execute("ALTER TABLE outbox ADD COLUMN headers BLOB")
     finally:
         db.close()
 
