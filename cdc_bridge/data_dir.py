@@ -1,7 +1,7 @@
 """The data directory's format version: one marker for the whole directory, checked (and an older
 format migrated in place) by `up`, `table-api` and `connector` before their parts open anything.
 
-    <data-dir>/FORMAT            the format version, one integer on one line ("3")
+    <data-dir>/FORMAT            the format version, one integer on one line ("4")
     <data-dir>/tables.sqlite3    tables, items, outbox (table_api/storage/sqlite.py)
     <data-dir>/iterator.key      the connector's HMAC key of shard iterators (connector/settings.py)
     <data-dir>/kinesis-streams.json   the Kinesis stream definitions (connector/kinesis_catalog.py)
@@ -18,6 +18,10 @@ Versions:
      LocalSecondaryIndexes, kept in `index_entries` and `backfills` of `tables.sqlite3` (created by
      the storage when it opens the file; nothing is rewritten). Code of version 2 would serve such
      tables without maintaining their indexes, hence the new version.
+  4  transactions: outbox rows may carry extra Kafka headers (`outbox.headers`, a transaction's id
+     and size) and TransactWriteItems keeps its client tokens in `client_tokens` (created by the
+     storage when it opens the file). Code of version 3 would ship a transaction's events
+     without its headers, or fail on the new column, hence the new version.
 
 `lambda/` and `logs/` need no version of their own: code that does not know them ignores them, and a
 directory without them has no functions and no logs (`function.json` carries its own `Format`).
@@ -41,7 +45,7 @@ from pathlib import Path
 
 import orjson
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 FORMAT_FILE = "FORMAT"
 TABLES_DB = "tables.sqlite3"
 
@@ -170,4 +174,19 @@ def migrate_2_to_3(path: Path, backup: Path) -> None:
     marker keeps older code, which would not maintain indexes, away."""
 
 
-MIGRATIONS: dict[int, Callable[[Path, Path], None]] = {1: migrate_1_to_2, 2: migrate_2_to_3}
+def migrate_3_to_4(path: Path, backup: Path) -> None:
+    """The outbox gets its `headers` column (NULL for the rows already there: events of single
+    writes). No backup: `ADD COLUMN` changes only the schema, atomically, and rewrites no row (a
+    copy of a large database would cost more than it could save). A database without an outbox
+    yet gets it, with the column, when the storage opens it; so does `client_tokens`."""
+    db = sqlite3.connect(str(path / TABLES_DB), isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout=10000")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+        if columns and "headers" not in columns:
+            db.execute("ALTER TABLE outbox ADD COLUMN headers BLOB")
+    finally:
+        db.close()
+
+
+MIGRATIONS: dict[int, Callable[[Path, Path], None]] = {1: migrate_1_to_2, 2: migrate_2_to_3, 3: migrate_3_to_4}

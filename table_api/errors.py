@@ -36,3 +36,20 @@ class ProvisionedThroughputExceededException(AWSError):
 
     message = ("The level of configured provisioned throughput for the table was exceeded. "
                "Consider increasing your provisioning level with the UpdateTable API.")
+
+
+class TransactionCanceledException(AWSError):
+    """A TransactWriteItems (or TransactGetItems) that wrote (read) nothing: one reason per action,
+    in the request's order, each `{"Code": ...}` ("None" for the actions that were fine)."""
+
+    def __init__(self, reasons: list[dict]):
+        codes = ", ".join(reason["Code"] for reason in reasons)
+        super().__init__("Transaction cancelled, please refer cancellation reasons for specific reasons "
+                         f"[{codes}]", CancellationReasons=reasons)
+
+
+class IdempotentParameterMismatchException(AWSError):
+    """A ClientRequestToken used again, within its 10 minutes, with other parameters."""
+
+    message = ("The request uses the same client token as a previous, but non-identical request. Do not reuse a "
+               "client token with different requests, unless the requests are identical.")

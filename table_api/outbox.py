@@ -1,7 +1,8 @@
 """The publisher: ships outbox rows to Kafka exactly once and in order, off the write path.
 
 Each row committed with an item change becomes one Kafka record carrying the row's sequence
-number in the `cdc-bridge-seq` header. A publishing *session* starts by reading back the last
+number in the `cdc-bridge-seq` header, and the extra headers the row carries (a transaction's
+id and size: writes.py). A publishing *session* starts by reading back the last
 record of every partition it is about to write to: rows at or below that record's sequence
 number were shipped before a crash (or before the producer was replaced) and are only removed.
 Within a session the idempotent producer (acks=all, retried forever) keeps each partition in
@@ -225,7 +226,8 @@ class Publisher:
             value=codec.frame(value_id, codec.encode_event(event)),
             timestamp=row.created_ms,
             headers={SEQ_HEADER: seq_bytes(row.seq), "table": event["tableName"].encode(),
-                     "eventName": event["eventName"].encode()},
+                     "eventName": event["eventName"].encode(),
+                     **{name: value.encode() for name, value in (row.headers or {}).items()}},
             on_delivery=self._delivery(row.seq, self.on_delivered),
         )
 

@@ -24,6 +24,9 @@ from table_api.streams import active_stream, change_event, partition_of
 from table_api.values import Item, equal, item_size
 
 Apply = Callable[[Item | None], Item | None]
+# Kafka headers of the events of a TransactWriteItems (docs/design.md, "Transactions").
+TRANSACTION_HEADER = "cdc-bridge-transaction"
+TRANSACTION_ITEMS_HEADER = "cdc-bridge-transaction-items"
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,8 @@ def write_items(
     exactly as `write_item` does it, each change with its own event; one commit for them all
     (one `apply` that raises leaves every item as it was). `before_commit` sees what was
     written before the commit and may still refuse it all by raising (a throttled write)."""
-    results, streamed = [], False
     with ctx.storage.transaction() as tx:
-        for table, key, apply in writes:
-            written, evented = _write(ctx, tx, table, key, apply, user_identity)
-            results.append(written)
-            streamed |= evented
+        results, streamed = write_all(ctx, tx, writes, user_identity)
         if before_commit is not None:
             before_commit(results)
     if streamed:
@@ -91,15 +90,40 @@ def write_items(
     return results
 
 
-def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
-           user_identity: dict | None) -> tuple[Written, bool]:
+def write_all(ctx: Context, tx: Transaction, writes: list[tuple[Table, Item, Apply]],
+              user_identity: dict | None = None, transaction_id: str | None = None) -> tuple[list[Written], bool]:
+    """The writes, in `tx` opened by the caller (a TransactWriteItems also keeps its client token
+    in it): (what each wrote, whether change events were appended; the caller wakes the publisher
+    after its commit). The events are appended once every item is written, in the writes' order;
+    with a `transaction_id` each carries the transaction's Kafka headers (TRANSACTION_HEADERS),
+    whose item count is only known then."""
+    results, events = [], []
+    for table, key, apply in writes:
+        written, event = _write(ctx, tx, table, key, apply)
+        results.append(written)
+        if event is not None:
+            events.append(event)
+    headers = None if transaction_id is None else transaction_headers(transaction_id, len(events))
+    for table, stream, change, new_size in events:
+        append_event(ctx, tx, table, stream, change, user_identity, new_size, headers)
+    return results, bool(events)
+
+
+def transaction_headers(transaction_id: str, events: int) -> dict[str, str]:
+    """The Kafka headers of every event of one transaction: its id, and how many events it
+    published (over all its tables' streams), so a consumer knows when it has regrouped it whole."""
+    return {TRANSACTION_HEADER: transaction_id, TRANSACTION_ITEMS_HEADER: str(events)}
+
+
+def _write(ctx: Context, tx: Transaction, table: Table, key: Item,
+           apply: Apply) -> tuple[Written, tuple | None]:
     """One item read, applied and written in `tx`, with its index entries: (what was written,
-    whether a change event was appended to the outbox)."""
+    the change event still to append to the outbox: None without a change or a stream)."""
     pk, sk = encode_key(table.key_schema, key)
     old = tx.get_item(table.id, pk, sk)
     new = apply(old)
     if unchanged(old, new):
-        return Written(old, None, (), collection_size(ctx, tx, table, pk, old, old)), False
+        return Written(old, None, (), collection_size(ctx, tx, table, pk, old, old)), None
     new_size = None
     if new is None:
         tx.delete_item(table.id, pk, sk)
@@ -109,10 +133,9 @@ def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
     index_writes = tuple(update_index(tx, table, index, (pk, sk), old, new, new_size) for index in table.indexes)
     change = Change(table.name, key, old, new)
     stream = active_stream(table.description)
-    if stream is not None:
-        append_event(ctx, tx, table, stream, change, user_identity, new_size)
     size = collection_size(ctx, tx, table, pk, old, new)
-    return Written(old, change, index_writes, size), stream is not None
+    event = None if stream is None else (table, stream, change, new_size)
+    return Written(old, change, index_writes, size), event
 
 
 def update_index(tx: Transaction, table: Table, index: SecondaryIndex, table_key: tuple[bytes, bytes],
@@ -151,12 +174,12 @@ def collection_size(ctx: Context, tx: Transaction, table: Table, pk: bytes, old:
 
 
 def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,
-                 user_identity: dict | None, new_size: int | None = None) -> None:
+                 user_identity: dict | None, new_size: int | None = None, headers: dict | None = None) -> None:
     created_ms = int(time.time() * 1000)
     event = change_event(table.name, change.key, change.old, change.new, stream["StreamViewType"],
                          ctx.settings.region, created_ms, user_identity, new_size)
     partition = partition_of(stream, table.key_schema, change.key)
-    tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms)
+    tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms, headers)
 
 
 def unchanged(old: Item | None, new: Item | None) -> bool:

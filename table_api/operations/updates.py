@@ -23,7 +23,7 @@ from table_api.operations.common import RequestExpressions, charge_writes, charg
 from table_api.operations.items import check_condition, write_response
 from table_api.operations.service import SERVICE
 from table_api.values import MAX_ITEM_SIZE, Item, item_size, too_deep, validate_item
-from table_api.writes import write_item
+from table_api.writes import Apply, write_item
 
 EXPRESSIONS = ("UpdateExpression", "ConditionExpression")
 TOO_LARGE = "Item size to update has exceeded the maximum allowed size"
@@ -38,6 +38,14 @@ def update_item(ctx: Context, req: dict) -> dict:
     table = ctx.table(req["TableName"])
     key = table.key_schema.validate_key(key)
     check_key_untouched(update, table.key_schema)
+    apply = charged_on_failure(ctx, table, updating(req, key, update, condition, mismatch))
+    written = write_item(ctx, table, key, apply, before_commit=charge_writes(ctx, [table]))
+    old, new = written.old, written.new
+    return write_response(req, table, key, written, returned(req, update, old, new), old, new)
+
+
+def updating(req: dict, key: Item, update: Update, condition, mismatch: str) -> Apply:
+    """The pure apply of an update of the item at `key` (UpdateItem, a transaction's Update)."""
 
     def apply(old: Item | None) -> Item | None:
         check_condition(condition, old, req)
@@ -45,11 +53,7 @@ def update_item(ctx: Context, req: dict) -> dict:
             return None
         return checked(apply_update(update, key if old is None else old, mismatch))
 
-    written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
-                         before_commit=charge_writes(ctx, [table]))
-    old = written.old
-    new = old if written.change is None else written.change.new
-    return write_response(req, table, key, written, returned(req, update, old, new), old, new)
+    return apply
 
 
 def update_and_condition(req: dict):

@@ -65,8 +65,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     topic      TEXT NOT NULL,
     partition  INTEGER NOT NULL,
     payload    BLOB NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    headers    BLOB  -- extra Kafka headers of the record, a JSON object (a transaction's id and size)
 );
+-- TransactWriteItems' client tokens: written in the transaction of the items they guard, so a
+-- token is known exactly when its writes are committed (a retry can never write twice).
+CREATE TABLE IF NOT EXISTS client_tokens (
+    token       TEXT PRIMARY KEY,
+    fingerprint BLOB NOT NULL,
+    response    BLOB NOT NULL,
+    created_ms  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS client_tokens_by_age ON client_tokens (created_ms);
 """
 
 
@@ -152,11 +162,24 @@ class SqliteTransaction:
         rows = self.db.execute(sql + " ORDER BY pk, sk LIMIT ?", (*args, limit)).fetchall()
         return [(pk, sk, orjson.loads(item)) for pk, sk, item in rows]
 
-    def append_outbox(self, kind: str, topic: str, partition: int, payload: bytes, created_ms: int) -> None:
+    def append_outbox(self, kind: str, topic: str, partition: int, payload: bytes, created_ms: int,
+                      headers: dict[str, str] | None = None) -> None:
         self.db.execute(
-            "INSERT INTO outbox (kind, topic, partition, payload, created_ms) VALUES (?, ?, ?, ?, ?)",
-            (kind, topic, partition, payload, created_ms),
+            "INSERT INTO outbox (kind, topic, partition, payload, created_ms, headers) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, topic, partition, payload, created_ms, orjson.dumps(headers) if headers else None),
         )
+
+    def client_token(self, token: str, since_ms: int) -> tuple[bytes, bytes] | None:
+        """(fingerprint, response) of a token used at or after `since_ms`, else None."""
+        sql = "SELECT fingerprint, response FROM client_tokens WHERE token=? AND created_ms >= ?"
+        return self.db.execute(sql, (token, since_ms)).fetchone()
+
+    def save_client_token(self, token: str, fingerprint: bytes, response: bytes, created_ms: int,
+                          forget_before_ms: int) -> None:
+        """Keep a token (replacing an expired use of it) and forget those used before `forget_before_ms`."""
+        self.db.execute("DELETE FROM client_tokens WHERE created_ms < ?", (forget_before_ms,))
+        self.db.execute("INSERT OR REPLACE INTO client_tokens (token, fingerprint, response, created_ms) "
+                        "VALUES (?, ?, ?, ?)", (token, fingerprint, response, created_ms))
 
     def retarget_outbox(self, old_topic: str, new_topic: str) -> None:
         self.db.execute("UPDATE outbox SET topic=? WHERE topic=? AND kind='event'", (new_topic, old_topic))
@@ -185,10 +208,11 @@ class SqliteOutbox:
 
     def pending(self, after_seq: int, limit: int) -> list[OutboxRow]:
         rows = self.db.execute(
-            "SELECT seq, kind, topic, partition, payload, created_ms FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, kind, topic, partition, payload, created_ms, headers FROM outbox WHERE seq > ? "
+            "ORDER BY seq LIMIT ?",
             (after_seq, limit),
         ).fetchall()
-        return [OutboxRow(*row) for row in rows]
+        return [OutboxRow(*row[:6], orjson.loads(row[6]) if row[6] else None) for row in rows]
 
     def backlog(self) -> tuple[int, int | None]:
         count, oldest = self.db.execute("SELECT COUNT(*), MIN(created_ms) FROM outbox").fetchone()
@@ -219,6 +243,16 @@ class SqliteStorage:
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqliteTransaction]:
+        """A read-only transaction: every read in it sees one committed state (TransactGetItems)."""
+        with self.lock:
+            self.db.execute("BEGIN DEFERRED")
+            try:
+                yield self._tx
+            finally:
+                self.db.execute("COMMIT")
 
     def get_item(self, table_id: int, pk: bytes, sk: bytes) -> dict | None:
         with self.lock:

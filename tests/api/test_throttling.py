@@ -211,3 +211,30 @@ def test_up_and_table_api_take_the_option():
         args = build_parser().parse_args([command, "--enforce-capacity", "--on-demand-read-limit", "7"])
         assert args.enforce_capacity and int(args.on_demand_read_limit) == 7
         assert not build_parser().parse_args([command]).enforce_capacity
+
+
+def test_a_transaction_without_the_capacity_for_it_is_cancelled_whole(ddb):
+    """Transactional writes cost twice: 10 puts of ~1 KB need 20 units, more than a new 5-unit table
+    has; DynamoDB cancels the transaction, reason ProvisionedThroughputExceeded for the actions on
+    that table and None for those on a table with the capacity. Nothing is written on either."""
+    small, ample = make(ddb, write=5), make(ddb)
+    actions = [{"Put": {"TableName": small, "Item": {"pk": {"S": f"k{i}"}, "pad": {"S": "x" * 900}}}} for i in range(9)]
+    actions.append({"Put": {"TableName": ample, "Item": {"pk": {"S": "other"}}}})
+    with pytest.raises(ClientError) as info:
+        ddb.transact_write_items(TransactItems=actions)
+    error = info.value.response
+    assert error["Error"]["Code"] == "TransactionCanceledException"
+    codes = [reason["Code"] for reason in error["CancellationReasons"]]
+    assert codes == ["ProvisionedThroughputExceeded"] * 9 + ["None"]
+    assert stored_keys(ddb, small) == set() and stored_keys(ddb, ample) == set()
+    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": ample, "Item": {"pk": {"S": "fine"}}}}])
+    assert stored_keys(ddb, ample) == {"fine"}
+
+
+def test_transact_get_items_beyond_the_read_capacity_is_cancelled(ddb):
+    name = make(ddb, read=1)
+    with pytest.raises(ClientError) as info:
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": name, "Key": {"pk": {"S": f"k{i}"}}}}
+                                              for i in range(5)])
+    assert info.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert {r["Code"] for r in info.value.response["CancellationReasons"]} == {"ProvisionedThroughputExceeded"}

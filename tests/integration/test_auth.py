@@ -231,6 +231,25 @@ def test_leading_keys_limit_a_user_to_their_own_partition(server):
     assert code == "AccessDeniedException"
 
 
+def test_transactions_are_authorised_per_action_as_the_single_item_calls(server):
+    """TransactWriteItems asks for each action's own permission (dynamodb:PutItem, UpdateItem, ...)
+    on its table, with its leading keys; TransactGetItems for dynamodb:GetItem on each."""
+    url, _ = server
+    own = client("dynamodb", url, "own-items")
+    mine, theirs = {"userId": {"S": "own-items"}}, {"userId": {"S": "123"}}
+    own.transact_write_items(TransactItems=[{"Put": {"TableName": TABLE, "Item": {**mine, "tx": {"S": "yes"}}}}])
+    assert own.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": mine}}])[
+        "Responses"][0]["Item"]["tx"] == {"S": "yes"}
+    code, message, _ = error_of(lambda: own.transact_write_items(TransactItems=[
+        {"Update": {"TableName": TABLE, "Key": mine, "UpdateExpression": "SET tx = :v",
+                    "ExpressionAttributeValues": {":v": {"S": "no"}}}}]))
+    assert code == "AccessDeniedException" and f"dynamodb:UpdateItem on resource: {TABLE_ARN}" in message
+    code, _, _ = error_of(lambda: own.transact_get_items(TransactItems=[
+        {"Get": {"TableName": TABLE, "Key": mine}}, {"Get": {"TableName": TABLE, "Key": theirs}}]))
+    assert code == "AccessDeniedException"
+    assert own.get_item(TableName=TABLE, Key=mine)["Item"]["tx"] == {"S": "yes"}
+
+
 def test_source_ip_conditions_see_the_callers_address(server):
     url, _ = server
     code, _, _ = error_of(lambda: client("dynamodb", url, "elsewhere").list_tables())

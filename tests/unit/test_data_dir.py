@@ -13,6 +13,7 @@ import pytest
 
 from cdc_bridge import data_dir
 from connector.settings import ITERATOR_KEY_FILE, Settings, iterator_key
+from table_api.storage.sqlite import SqliteStorage
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "data-dir-format-1"
 
@@ -51,16 +52,49 @@ def test_format_1_is_migrated_with_a_backup_and_one_line(tmp_path):
     assert data_dir.prepare(path, lines.append) == data_dir.FORMAT_VERSION and len(lines) == 1  # nothing more
 
 
-def test_format_2_becomes_3_in_place_without_a_backup(tmp_path):
+def test_format_2_becomes_current_in_place_without_a_backup(tmp_path):
     """Version 3 (secondary indexes) rewrites nothing: only the marker moves, so older code that
-    would not maintain indexes refuses the directory."""
+    would not maintain indexes refuses the directory; nor does 4 when there is no outbox yet."""
     (tmp_path / "FORMAT").write_text("2\n")
     (tmp_path / "tables.sqlite3").write_bytes(b"")
     lines = []
     assert data_dir.prepare(tmp_path, lines.append) == 2
-    assert lines == [f"data directory {tmp_path} migrated from format version 2 to 3"]
+    assert lines == [f"data directory {tmp_path} migrated from format version 2 to 4"]
     assert not list(tmp_path.glob("backup-*"))
-    assert data_dir.format_of(tmp_path) == 3
+    assert data_dir.format_of(tmp_path) == 4
+
+
+FORMAT_3_OUTBOX = """CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+    topic TEXT NOT NULL, partition INTEGER NOT NULL, payload BLOB NOT NULL, created_ms INTEGER NOT NULL)"""
+
+
+def test_format_3_outbox_gets_its_headers_column_and_keeps_its_rows(tmp_path):
+    """Version 4 (transactions): the outbox gets a column in place, its pending rows stay (with no
+    extra headers); the storage then reads them, writes headers and keeps client tokens."""
+    (tmp_path / "FORMAT").write_text("3\n")
+    db = sqlite3.connect(tmp_path / "tables.sqlite3")
+    db.execute(FORMAT_3_OUTBOX)
+    db.execute("INSERT INTO outbox (kind, topic, partition, payload, created_ms) VALUES ('event', 't', 1, x'7b7d', 5)")
+    db.commit()
+    db.close()
+    lines = []
+    assert data_dir.prepare(tmp_path, lines.append) == 3
+    assert lines == [f"data directory {tmp_path} migrated from format version 3 to 4"]
+    assert not list(tmp_path.glob("backup-*"))  # a schema change only: nothing rewritten
+    assert data_dir.format_of(tmp_path) == 4
+    storage = SqliteStorage(tmp_path / "tables.sqlite3")
+    try:
+        [row] = storage.outbox().pending(0, 10)
+        assert (row.topic, row.partition, row.payload, row.headers) == ("t", 1, b"{}", None)
+        with storage.transaction() as tx:
+            tx.append_outbox("event", "t", 2, b"{}", 6, {"cdc-bridge-transaction": "x"})
+            tx.save_client_token("token", b"fp", b"{}", 6, forget_before_ms=0)
+        assert storage.outbox().pending(1, 10)[0].headers == {"cdc-bridge-transaction": "x"}
+        with storage.snapshot() as tx:
+            assert tx.client_token("token", since_ms=6) == (b"fp", b"{}")
+            assert tx.client_token("token", since_ms=7) is None
+    finally:
+        storage.close()
 
 
 def test_a_newer_format_is_refused_naming_both_versions(tmp_path):
