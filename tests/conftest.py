@@ -23,8 +23,14 @@ import boto3
 import httpx
 import pytest
 from botocore.config import Config
+from hypothesis import HealthCheck, settings
 
 from cdc_bridge.broker import CHOICES, free_port, provision, spawn_child, stop_child
+
+# Property tests judge results, not speed: on a loaded 2-core machine an example can take longer
+# than hypothesis's default 200 ms deadline without anything being wrong.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
