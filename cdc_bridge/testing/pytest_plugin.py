@@ -3,7 +3,8 @@ fixtures for a project's own tests.
 
 - `cdc_bridge`: the running stack. CDC_BRIDGE_TEST_ENDPOINT names one that already runs; else
   `--cdc-bridge docker|local|auto` (env CDC_BRIDGE_TESTING, default auto): `CdcBridgeContainer`
-  when a Docker engine answers, else `local()` (child processes). Stopped at the session's end,
+  when a Docker engine answers and has the image (CDC_BRIDGE_IMAGE, default cdc-bridge:latest;
+  it is built, not pulled), else `local()` (child processes). Stopped at the session's end,
   also when tests fail.
 - `dynamodb`, `dynamodbstreams`, `kinesis`: boto3 clients on its port (no retries).
 - `kafka_consumer`: a confluent-kafka DeserializingConsumer of change events (keys and events
@@ -29,7 +30,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("cdc-bridge")
     group.addoption("--cdc-bridge", dest="cdc_bridge_mode", choices=MODES, default=None,
                     help="how the cdc_bridge fixture runs the stack: docker (CdcBridgeContainer), local (child "
-                         "processes) or auto (docker when an engine answers) [env: CDC_BRIDGE_TESTING]")
+                         "processes) or auto (docker when an engine answers and has the image) [env: CDC_BRIDGE_TESTING]")
 
 
 def stack_mode(config) -> str:
@@ -37,9 +38,11 @@ def stack_mode(config) -> str:
     if mode not in MODES:
         raise pytest.UsageError(f"CDC_BRIDGE_TESTING={mode!r}: expected one of {', '.join(MODES)}")
     if mode == "auto":
-        from cdc_bridge.broker import docker_answers
-
-        return "docker" if docker_answers() else "local"
+        try:
+            from cdc_bridge.testing import container
+        except ImportError:  # testcontainers is not installed
+            return "local"
+        return "docker" if container.image_available() else "local"
     return mode
 
 

@@ -166,6 +166,7 @@ def test_dockerfile_default_command_is_up_on_all_interfaces_with_allow_anonymous
 
 
 def test_dockerfile_image_uses_the_embedded_broker_without_kafka():
+    assert "tansu_binary()" in " ".join(values(stages()[0], "RUN"))  # made executable while still root
     env = " ".join(values(final_stage(), "ENV"))
     assert "CDC_BRIDGE_BROKER=memory" in env  # no Java in the image; KAFKA_BOOTSTRAP_SERVERS still wins
     assert "CDC_BRIDGE_DATA_DIR=/data" in env and values(final_stage(), "VOLUME") == ["/data"]
