@@ -131,11 +131,7 @@ def resolve(target: str, session, endpoint_url: str, limit: int) -> DynamoDBStre
         return DynamoDBStream(client("dynamodbstreams"), target, limit)
     if target.startswith("arn:") and ":kinesis:" in target:
         return KinesisStream(client("kinesis"), target, limit)
-    dynamodb = client("dynamodb")
-    try:
-        table = dynamodb.describe_table(TableName=target)["Table"]
-    except dynamodb.exceptions.ResourceNotFoundException:
-        table = None
+    table = describe_table(client("dynamodb"), target)
     if table is not None:
         if not table.get("StreamSpecification", {}).get("StreamEnabled") or "LatestStreamArn" not in table:
             raise TailError(f"table {target} has no stream enabled (UpdateTable with a StreamSpecification)")
@@ -146,6 +142,21 @@ def resolve(target: str, session, endpoint_url: str, limit: int) -> DynamoDBStre
     except kinesis.exceptions.ResourceNotFoundException:
         raise TailError(f"{target}: no table and no Kinesis stream of that name at {endpoint_url}") from None
     return KinesisStream(kinesis, arn, limit)
+
+
+def describe_table(dynamodb, name: str) -> dict | None:
+    """The table's description; None when there is no such table, or the name cannot be a table's
+    (DynamoDB wants 3 to 255 characters of [a-zA-Z0-9_.-]; a Kinesis stream may be called "s")."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    try:
+        return dynamodb.describe_table(TableName=name)["Table"]
+    except ParamValidationError:
+        return None
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ResourceNotFoundException", "ValidationException"):
+            return None
+        raise
 
 
 def as_json(value: Any) -> Any:
