@@ -21,7 +21,7 @@ from pathlib import Path
 
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
-from testcontainers.core.wait_strategies import HttpWaitStrategy
+from testcontainers.core.wait_strategies import HttpWaitStrategy, LogMessageWaitStrategy
 
 from cdc_bridge.broker import advertised_listeners, free_port, kafka_container
 from cdc_bridge.testing.stack import StackMethods
@@ -32,6 +32,7 @@ KAFKA_ALIAS = "kafka"
 INTERNAL_BOOTSTRAP = f"{KAFKA_ALIAS}:19092"
 CREDENTIALS_IN_CONTAINER = "/etc/cdc-bridge/credentials.json"
 STARTUP_TIMEOUT_S = 120
+KAFKA_READY = "Kafka Server started"  # apache/kafka's log line once KRaft and the listeners are up
 
 
 def image_available(image: str = IMAGE) -> bool:
@@ -55,7 +56,8 @@ class CdcBridgeContainer(StackMethods, DockerContainer):
         self.network_created = False
         self.kafka_port = free_port()
         self.kafka = kafka_container(self.kafka_port, network_alias=KAFKA_ALIAS).with_network(
-            self.network).with_network_aliases(KAFKA_ALIAS)
+            self.network).with_network_aliases(KAFKA_ALIAS).waiting_for(
+            LogMessageWaitStrategy(KAFKA_READY).with_startup_timeout(STARTUP_TIMEOUT_S))
         access = ["--allow-anonymous"]
         if credentials_file is not None:
             self.with_volume_mapping(str(Path(credentials_file).resolve()), CREDENTIALS_IN_CONTAINER, "ro")

@@ -96,6 +96,7 @@ def test_kafka_listens_inside_the_network_and_on_a_host_port(docker):
     assert "INTERNAL://:19092" in env["KAFKA_LISTENERS"]
     assert "INTERNAL:PLAINTEXT" in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
     assert stack.kafka.ports == {"9092": stack.kafka_port}
+    assert stack.kafka._wait_strategy._message.pattern == "Kafka Server started"  # ready before cdc-bridge starts
 
 
 def test_credentials_file_replaces_allow_anonymous(docker, tmp_path):
@@ -110,7 +111,8 @@ def test_credentials_file_replaces_allow_anonymous(docker, tmp_path):
 
 def test_start_creates_the_network_then_kafka_then_cdc_bridge_and_kafka_advertises_the_docker_host(docker):
     stack = CdcBridgeContainer("cdc-bridge:test")
-    stack.waiting_for(None)  # nothing answers /health here
+    stack.waiting_for(None)  # nothing answers /health here, and no log says Kafka started
+    stack.kafka.waiting_for(None)
     stack.start()
     kinds = [(event, image.rsplit("/", 1)[-1]) for event, image in docker.events]
     assert kinds[0][0] == "create network"
@@ -127,7 +129,9 @@ def test_start_creates_the_network_then_kafka_then_cdc_bridge_and_kafka_advertis
 
 def test_a_failed_start_removes_kafka_and_the_network(docker):
     docker.refuse = "cdc-bridge:broken"
-    with pytest.raises(RuntimeError, match="cannot create"), CdcBridgeContainer("cdc-bridge:broken"):
+    stack = CdcBridgeContainer("cdc-bridge:broken")
+    stack.kafka.waiting_for(None)  # the stand-in has no logs to wait on
+    with pytest.raises(RuntimeError, match="cannot create"), stack:
         pass
     events = [e for e, _ in docker.events]
     assert events.count("create network") == events.count("remove network") == 1
