@@ -19,7 +19,13 @@ import pytest
 from tests.api.helpers import create_table
 from tests.api.kinesis_helpers import client as kinesis_client
 from tests.api.kinesis_helpers import create_active, kinesis_server_url, needs_own_server, wait_status
-from tests.integration.streams_helpers import create_stream_table, dynamodb_client, unique_name
+from tests.integration.streams_helpers import (
+    create_stream_table,
+    dynamodb_client,
+    read_stream,
+    streams_client,
+    unique_name,
+)
 
 pytestmark = [pytest.mark.timeout(120), needs_own_server()]
 
@@ -121,8 +127,9 @@ def write_history(ddb, table: str, keys: int) -> None:
 
 
 def test_tail_of_a_table_prints_every_change_from_trim_horizon_with_progress_and_ends_on_ctrl_c(ddb, tails, url):
-    table, _ = create_stream_table(ddb)
+    table, arn = create_stream_table(ddb)
     write_history(ddb, table, keys=60)
+    read_stream(streams_client(url), arn, total=62, timeout_s=WAIT_S)  # all published: one backlog to catch up
     tail = tails(table, "--endpoint-url", url, "--from", "trim-horizon", "--page-size", "10")
     records = tail.records(62)
     assert sorted(r["eventName"] for r in records).count("INSERT") == 60
@@ -142,6 +149,7 @@ def test_tail_of_a_table_prints_every_change_from_trim_horizon_with_progress_and
 def test_tail_from_latest_prints_only_what_is_written_after_it_starts(ddb, tails, url):
     table, arn = create_stream_table(ddb)
     ddb.put_item(TableName=table, Item={"pk": {"S": "before"}})
+    read_stream(streams_client(url), arn, total=1, timeout_s=WAIT_S)  # published (asynchronously) before tail starts
     tail = tails(arn, env={"AWS_ENDPOINT_URL": url})  # a stream ARN; the endpoint from the environment
     tail.wait_stderr("following")
     assert tail.quiet_for(1.0) == []
