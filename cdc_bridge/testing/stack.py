@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -109,11 +109,13 @@ class StackMethods:
 
 
 class Endpoint(StackMethods):
-    """A stack that already runs at `url` (another process's `cdc-bridge up`, a compose service):
-    the Kafka and schema registry addresses come from its /health."""
+    """A stack that already runs at `url` (another process's `cdc-bridge up`, a compose service).
+    The Kafka address is the one its /health reports unless given: a server in a container reports
+    its address inside the network (compose: give "localhost:9092")."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, kafka_bootstrap_servers: str | None = None):
         self.url = url.rstrip("/")
+        self.kafka_bootstrap_servers = kafka_bootstrap_servers
 
     def get_endpoint_url(self) -> str:
         return self.url
@@ -122,17 +124,22 @@ class Endpoint(StackMethods):
         return self.health().get("parts", {}).get("table_api", {})
 
     def get_kafka_bootstrap_servers(self) -> str:
-        servers = self.table_part().get("kafka_bootstrap_servers")
+        servers = self.kafka_bootstrap_servers or self.table_part().get("kafka_bootstrap_servers")
         if not servers:
             raise RuntimeError(f"{self.url} publishes no change events to Kafka (no table service on its port)")
         return servers
 
     def get_schema_registry_url(self) -> str:
-        return self.table_part().get("schema_registry_url") or self.url
+        """The registry /health names; the one served on the port is reached as the port is (a server
+        bound to 0.0.0.0 names itself http://0.0.0.0:PORT)."""
+        registry = self.table_part().get("schema_registry_url")
+        if not registry or urlsplit(registry).hostname in ("0.0.0.0", "::"):
+            return self.url
+        return registry
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
 
 
-def endpoint(url: str) -> Endpoint:
-    return Endpoint(url)
+def endpoint(url: str, kafka_bootstrap_servers: str | None = None) -> Endpoint:
+    return Endpoint(url, kafka_bootstrap_servers)
