@@ -13,7 +13,8 @@ parent is read to its end, so an item's records keep their order across a reshar
 One line per record on stdout, the record as the API returns it (the AWS CLI's rendering: bytes
 in base64, timestamps in ISO 8601). On stderr, while a backlog is being caught up (a GetRecords
 page came back full, or Kinesis says MillisBehindLatest > 0), a progress line every couple of
-seconds, and one line once it has caught up. Ctrl-C (or SIGTERM) ends it with status 0.
+seconds, and one line once it has caught up. Ctrl-C (or SIGTERM) ends it with status 0; so does
+the end of every shard (a DynamoDB stream disabled: its shards close).
 """
 
 from __future__ import annotations
@@ -259,8 +260,17 @@ class Tail:
         for shard in self.readable():
             shard.iterator = self.position(shard)
 
+    def ended(self) -> bool:
+        """Every shard is read to its end, also after listing them again (a reshard's children are
+        listed by the time their parent is closed): the stream was disabled or is being deleted."""
+        if not self.shards or not all(shard.finished for shard in self.shards.values()):
+            return False
+        self.discover()
+        return all(shard.finished for shard in self.shards.values())
+
     def follow(self, stop: Callable[[], bool] = lambda: False) -> None:
-        while not stop():
+        """Read until `stop()` or until the stream has ended."""
+        while not stop() and not self.ended():
             printed, behind = self.run_round()
             self.progress.after_round(behind, self.clock())
             if not printed:
@@ -299,6 +309,7 @@ def run(args) -> int:
         tail.begin()
         say(f"following {stream.arn} from {args.start}")
         tail.follow()
+        say(f"every shard of {stream.arn} has ended: the stream was disabled or deleted")
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:  # `tail ... | head`: the reader is gone

@@ -189,3 +189,14 @@ def test_tail_of_a_table_without_a_stream_says_so(ddb, tails, url):
     tail = tails(table, "--endpoint-url", url)
     assert tail.process.wait(60) == 2
     tail.wait_stderr(f"table {table} has no stream enabled")
+
+
+def test_tail_ends_with_0_once_the_tables_stream_is_disabled(ddb, tails, url):
+    table, _ = create_stream_table(ddb)
+    tail = tails(table, "--endpoint-url", url)
+    tail.wait_stderr("following")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "last"}})
+    assert tail.records(1)[0]["dynamodb"]["Keys"] == {"pk": {"S": "last"}}
+    ddb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+    assert tail.process.wait(WAIT_S) == 0
+    tail.wait_stderr("has ended: the stream was disabled or deleted")
