@@ -255,9 +255,10 @@ class Tail:
         return self.stream.iterator(shard.shard_id, shard.start)
 
     def begin(self) -> None:
-        """List the shards and take their first iterators: records written after this are not missed."""
+        """List the shards and take their first iterators, a child's too (with --from latest, what is
+        written to it while its parent is still being read is not missed)."""
         self.discover()
-        for shard in self.readable():
+        for shard in self.shards.values():
             shard.iterator = self.position(shard)
 
     def ended(self) -> bool:
