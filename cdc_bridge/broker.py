@@ -151,18 +151,22 @@ def _testcontainers_kafka(cancel: threading.Event | None = None) -> Iterator[Bro
         yield Broker(servers, "testcontainers")
 
 
-def kafka_container(host_port: int):
-    """A single-node KRaft Apache Kafka container advertising 127.0.0.1:`host_port` (not started)."""
+def kafka_container(host_port: int, advertised_host: str = "127.0.0.1", network_alias: str | None = None):
+    """A single-node KRaft Apache Kafka container advertising `advertised_host`:`host_port` (not
+    started); with `network_alias`, also INTERNAL://<alias>:19092 for containers on its network."""
     from testcontainers.core.container import DockerContainer
 
+    internal = {"listeners": ",INTERNAL://:19092", "map": ",INTERNAL:PLAINTEXT"} if network_alias else {
+        "listeners": "", "map": ""}
     return (
         DockerContainer(KAFKA_IMAGE)
         .with_bind_ports(9092, host_port)
         .with_env("KAFKA_NODE_ID", "1")
         .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
-        .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
-        .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://127.0.0.1:{host_port}")
-        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT")
+        .with_env("KAFKA_LISTENERS", f"PLAINTEXT://:9092,CONTROLLER://:9093{internal['listeners']}")
+        .with_env("KAFKA_ADVERTISED_LISTENERS", advertised_listeners(advertised_host, host_port, network_alias))
+        .with_env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{internal['map']}")
+        .with_env("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT")
         .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
         .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
         .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
@@ -170,6 +174,12 @@ def kafka_container(host_port: int):
         .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
         .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
     )
+
+
+def advertised_listeners(host: str, host_port: int, network_alias: str | None = None) -> str:
+    """What Kafka tells clients to connect to: the host's port, and the network alias's for containers."""
+    external = f"PLAINTEXT://{host}:{host_port}"
+    return f"{external},INTERNAL://{network_alias}:19092" if network_alias else external
 
 
 def tansu_binary() -> str:

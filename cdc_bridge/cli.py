@@ -1,4 +1,4 @@
-"""The `cdc-bridge` command line: `up`, `table-api`, `connector`, `broker`, `kafka fetch`.
+"""The `cdc-bridge` command line: `up`, `table-api`, `connector`, `broker`, `kafka fetch`, `tail`.
 
 Every option also reads an environment variable (shown in --help); the command line wins.
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from cdc_bridge.logs import configure_logging
 
 log = logging.getLogger("cdc_bridge")
+DEFAULT_TAIL_ENDPOINT = "http://127.0.0.1:8000"  # `up` on its default --port
 
 
 class EnvDefault(argparse.Action):
@@ -199,7 +200,27 @@ def build_parser() -> argparse.ArgumentParser:
                     "with `mvn` into the cache folder. Returns at once when they are already there.")
     option(fetch, "--cache-dir", "CDC_BRIDGE_CACHE", help="the cache folder (default: ~/.cache/cdc-bridge)")
     add_common(fetch)
+    add_tail(commands)
     return parser
+
+
+def add_tail(commands) -> None:
+    tail = commands.add_parser(
+        "tail", help="print a table's change events, or a stream's records, as JSON lines as they arrive",
+        description="Follow every shard of a DynamoDB stream (a table's latest, or a stream ARN) or a Kinesis stream "
+                    "(name or ARN) through the public APIs and print each record as a JSON line, as the API returns "
+                    "it. Progress goes to stderr while a backlog is caught up. Ctrl-C ends it.")
+    tail.add_argument("target", metavar="TABLE|STREAM-ARN|KINESIS-STREAM",
+                      help="a table name (its latest stream), a DynamoDB stream ARN, a Kinesis stream name or ARN")
+    option(tail, "--endpoint-url", "AWS_ENDPOINT_URL", default=DEFAULT_TAIL_ENDPOINT,
+           help="the endpoint serving DynamoDB, DynamoDB Streams and Kinesis")
+    option(tail, "--region", "AWS_DEFAULT_REGION", help="the region of the clients (default: boto3's, else us-east-1)")
+    tail.add_argument("--from", dest="start", choices=["latest", "trim-horizon"], default="latest",
+                      help="start after the newest record (latest, default) or at the oldest one kept (trim-horizon); "
+                           "shards that appear later are always read from their first record")
+    tail.add_argument("--page-size", type=int, default=1000, metavar="N",
+                      help="records per GetRecords call (DynamoDB Streams: at most 1000)")
+    add_common(tail)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_broker(args)
     if args.command == "kafka":
         return run_kafka(args)
+    if args.command == "tail":
+        from cdc_bridge.tail import run
+
+        return run(args)
     return run_server(args)
 
 

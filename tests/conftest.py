@@ -1,5 +1,9 @@
 """Fixtures: a real broker, a live server over HTTP, and boto3 / AWS CLI clients pointed at it.
 
+The suite dogfoods the pytest plugin users get (cdc_bridge.testing.pytest_plugin): its `dynamodb`
+client and the rest come from the plugin, built on the plugin's `cdc_bridge` stack, which this file
+overrides only to put `cdc-bridge up` on the session's broker (`local(kafka_bootstrap_servers=...)`).
+
 Set CDC_BRIDGE_TEST_ENDPOINT=http://host:port to run the API tests against an already running
 endpoint instead (another cdc-bridge, or a peer such as moto, to check what a test expects).
 
@@ -15,25 +19,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import boto3
-import httpx
 import pytest
-from botocore.config import Config
 from hypothesis import HealthCheck, settings
 
 from cdc_bridge.broker import CHOICES, free_port, provision, spawn_child, stop_child
+from cdc_bridge.testing import endpoint, local
+from cdc_bridge.testing.stack import CREDENTIALS, REGION  # noqa: F401 -- imported from here by the tests
+from cdc_bridge.testing.stack import wait_healthy as wait_for_health
 
 # Property tests judge results, not speed: on a loaded 2-core machine an example can take longer
 # than hypothesis's default 200 ms deadline without anything being wrong.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
-
-REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def pytest_addoption(parser):
@@ -103,34 +103,30 @@ class ServerProcess:
 
 
 def wait_healthy(url: str, timeout_s: float, process: subprocess.Popen | None = None, log_path: Path | None = None):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            output = log_path.read_text() if log_path and log_path.exists() else ""
-            raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
-        try:
-            response = httpx.get(f"{url}/health", timeout=1.0)
-            if response.status_code == 200:
-                return response.json()
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} not healthy after {timeout_s}s")
+    """The server's /health once it answers 200; RuntimeError with its log as soon as it exits."""
+    def exited() -> str | None:
+        if process is None or process.poll() is None:
+            return None
+        output = log_path.read_text() if log_path and log_path.exists() else ""
+        return f"server exited with {process.returncode}:\n{output}"
+
+    return wait_for_health(url, timeout_s, exited)
 
 
 @pytest.fixture(scope="session")
-def endpoint_url(broker, tmp_path_factory):
+def cdc_bridge(broker, tmp_path_factory):
+    """The plugin's stack, on the session's broker (or the endpoint CDC_BRIDGE_TEST_ENDPOINT names)."""
     external = os.environ.get("CDC_BRIDGE_TEST_ENDPOINT")
     if external:
-        yield external
+        yield endpoint(external)
         return
-    server = ServerProcess("table-api", tmp_path_factory.mktemp("server"),
-                           "--kafka-bootstrap-servers", broker.bootstrap_servers)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with local(kafka_bootstrap_servers=broker.bootstrap_servers, data_dir=tmp_path_factory.mktemp("server")) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def endpoint_url(cdc_bridge):
+    return cdc_bridge.get_endpoint_url()
 
 
 _SESSION_SERVERS: dict[str, ServerProcess] = {}
@@ -152,22 +148,12 @@ def session_up_url(name: str, broker, tmp_path_factory, request, *args: str) -> 
 
 
 def client_kwargs(endpoint_url: str) -> dict:
-    return {
-        "endpoint_url": endpoint_url,
-        "region_name": REGION,
-        "config": Config(retries={"max_attempts": 1}),
-        **CREDENTIALS,
-    }
+    return endpoint(endpoint_url).client_kwargs()
 
 
 @pytest.fixture(scope="session")
-def dynamodb(endpoint_url):
-    return boto3.client("dynamodb", **client_kwargs(endpoint_url))
-
-
-@pytest.fixture(scope="session")
-def dynamodb_resource(endpoint_url):
-    return boto3.resource("dynamodb", **client_kwargs(endpoint_url))
+def dynamodb_resource(cdc_bridge):
+    return cdc_bridge.dynamodb_resource()
 
 
 def unique_name(prefix: str = "t") -> str:

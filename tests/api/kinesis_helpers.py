@@ -12,11 +12,10 @@ import os
 import time
 import uuid
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from tests.conftest import CREDENTIALS, REGION, session_up_url
+from cdc_bridge.testing import endpoint
+from tests.conftest import session_up_url
 
 ITERATOR_TTL_S = 3
 MIN_RETENTION_HOURS = 1
@@ -38,8 +37,7 @@ def needs_own_server():
 
 
 def client(url: str, **config):
-    return boto3.client("kinesis", endpoint_url=url, region_name=REGION,
-                        config=Config(retries={"max_attempts": 1}, **config), **CREDENTIALS)
+    return endpoint(url).kinesis_client(**config)
 
 
 def new_name(prefix: str = "k") -> str:

@@ -7,8 +7,8 @@ ResourceNotFoundException, malformed input is ValidationException and never a 50
 wire format, the 1 MB response cap, one endpoint for the `dynamodb` and `dynamodbstreams` clients
 via AWS_ENDPOINT_URL, and the study guide's AWS CLI commands.
 
-The session's `endpoint_url` server runs the table service alone, so this module starts its own
-`cdc-bridge up` on the session broker. Reading behaviour end to end (every view type, iterator
+This module starts its own `cdc-bridge up` on the session broker (not the session's `endpoint_url`
+one), so that ListStreams without a table lists only this module's streams. Reading behaviour end to end (every view type, iterator
 types, retention, iterator lifetime, several connector instances) is tests/integration/test_connector.py.
 """
 

@@ -18,13 +18,12 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import httpx
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cdc_bridge.broker import spawn_child
-from tests.conftest import CREDENTIALS, REGION, ServerProcess, client_kwargs, wait_healthy
+from cdc_bridge.testing import endpoint
+from tests.conftest import CREDENTIALS, REGION, ServerProcess, wait_healthy
 
 SECRET = "cdc-bridge-streams-tests-shared-secret"
 STREAMS_TARGET = "DynamoDBStreams_20120810."
@@ -86,14 +85,11 @@ def server_log(server: ServerProcess, lines: int = 40) -> str:
 
 
 def streams_client(url: str, **config):
-    kwargs = client_kwargs(url)
-    if config:
-        kwargs["config"] = Config(retries={"max_attempts": 1}, **config)
-    return boto3.client("dynamodbstreams", **kwargs)
+    return endpoint(url).dynamodbstreams_client(**config)
 
 
 def dynamodb_client(url: str):
-    return boto3.client("dynamodb", **client_kwargs(url))
+    return endpoint(url).dynamodb_client()
 
 
 # -- raw AWS JSON ----------------------------------------------------------------------------------
