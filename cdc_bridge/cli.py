@@ -50,6 +50,12 @@ def option(parser: argparse.ArgumentParser, flag: str, envvar: str, **kwargs) ->
     parser.add_argument(flag, action=EnvDefault, envvar=envvar, **kwargs)
 
 
+def switch(parser: argparse.ArgumentParser, flag: str, envvar: str, help: str) -> None:
+    """An on/off option, on when given or when `envvar` is set to anything but "", 0, false or no."""
+    on = os.environ.get(envvar, "").lower() not in ("", "0", "false", "no")
+    parser.add_argument(flag, action="store_true", default=on, help=f"{help} [env: {envvar}]")
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     option(parser, "--log-level", "CDC_BRIDGE_LOG_LEVEL", default="WARNING",
            choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level; logs are JSON lines on stderr")
@@ -67,15 +73,11 @@ def add_listener(parser: argparse.ArgumentParser) -> None:
            help="users, keys and IAM policies (JSON, see the README's Security section): every AWS call must then be "
                 "signed (SigV4) by one of its keys and allowed by its user's policies "
                 "(unset: <data-dir>/credentials.json when it exists, else any caller is accepted)")
-    parser.add_argument("--allow-anonymous", action="store_true",
-                        default=os.environ.get("CDC_BRIDGE_ALLOW_ANONYMOUS", "") not in ("", "0", "false"),
-                        help="serve a non-loopback --host without credentials (anyone who reaches the port may "
-                             "do anything) [env: CDC_BRIDGE_ALLOW_ANONYMOUS]")
-    parser.add_argument("--http-basic-auth", action="store_true",
-                        default=os.environ.get("CDC_BRIDGE_HTTP_BASIC_AUTH", "") not in ("", "0", "false"),
-                        help="with --credentials-file: /metrics and the schema registry's routes need HTTP basic auth "
-                             "(an access key id and its secret: Prometheus and registry clients cannot sign); "
-                             "/health stays open [env: CDC_BRIDGE_HTTP_BASIC_AUTH]")
+    switch(parser, "--allow-anonymous", "CDC_BRIDGE_ALLOW_ANONYMOUS",
+           help="serve a non-loopback --host without credentials (anyone who reaches the port may do anything)")
+    switch(parser, "--http-basic-auth", "CDC_BRIDGE_HTTP_BASIC_AUTH",
+           help="with --credentials-file: /metrics and the schema registry's routes need HTTP basic auth (an access "
+                "key id and its secret: Prometheus and registry clients cannot sign); /health stays open")
 
 
 def add_kafka_client(parser: argparse.ArgumentParser) -> None:
@@ -96,11 +98,9 @@ def add_tables(parser: argparse.ArgumentParser) -> None:
            help="shards (Kafka partitions) of each new DynamoDB stream")
     option(parser, "--stream-retention-hours", "CDC_BRIDGE_STREAM_RETENTION_HOURS", default=24.0, type=float,
            help="retention of each new stream: its topic's retention.ms, and the exact trim on read")
-    parser.add_argument("--enforce-capacity", action="store_true",
-                        default=os.environ.get("CDC_BRIDGE_ENFORCE_CAPACITY", "").lower() in ("1", "true", "yes"),
-                        help="throttle like DynamoDB: provisioned tables and GSIs get token buckets of their "
-                             "capacity (300 s of burst, starting empty), on-demand tables a ceiling; beyond it "
-                             "ProvisionedThroughputExceededException (env CDC_BRIDGE_ENFORCE_CAPACITY)")
+    switch(parser, "--enforce-capacity", "CDC_BRIDGE_ENFORCE_CAPACITY",
+           help="throttle like DynamoDB: provisioned tables and GSIs get token buckets of their capacity (300 s of "
+                "burst, starting empty), on-demand tables a ceiling; beyond it ProvisionedThroughputExceededException")
     option(parser, "--on-demand-read-limit", "CDC_BRIDGE_ON_DEMAND_READ_LIMIT", default=40000, type=int,
            help="with --enforce-capacity: read request units per second an on-demand table may use (DynamoDB's "
                 "default per-table quota), unless its OnDemandThroughput sets a lower maximum")
