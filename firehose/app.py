@@ -3,7 +3,9 @@ the delivery stream catalog on Kafka, and the deliverers that archive each strea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import threading
 from typing import Any
 
@@ -19,6 +21,7 @@ from kafka_io.client import Kafka
 from kafka_io.producer import RecordProducer
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 
+log = logging.getLogger("cdc_bridge.firehose")
 OPERATION_MODULES = (streams, records, tags)  # each registers its operations on SERVICE
 SERVICE.authorization = firehose_checks
 
@@ -62,6 +65,28 @@ class FirehosePart:
         catalog = DeliveryCatalog(kafka, producer, deliveries.on_change)
         self.context = FirehoseContext(self.settings, kafka, catalog, sources, producer, deliveries)
         catalog.start()  # its tail starts a deliverer for each ACTIVE stream it reads
+        self.finish_interrupted()
+
+    def finish_interrupted(self) -> None:
+        """Streams a stopped process left CREATING or DELETING: the task that would have finished
+        them died with it, so finish them now, before the part says ready (in an event loop of this
+        start thread; the locks it made belong to that loop and are dropped with it)."""
+        ctx = self.context
+        pending = [s for s in ctx.catalog.streams() if s["DeliveryStreamStatus"] in ("CREATING", "DELETING")]
+        if not pending:
+            return
+
+        async def finish() -> None:
+            for stream in pending:
+                log.warning("finishing an interrupted state change", extra={
+                    "stream": stream["DeliveryStreamName"], "status": stream["DeliveryStreamStatus"]})
+                if stream["DeliveryStreamStatus"] == "CREATING":
+                    await streams.activate(ctx, stream)
+                else:
+                    await streams.finish_deleting(ctx, stream)
+
+        asyncio.run(finish())
+        ctx.locks.clear()
 
     def stop(self) -> None:
         if self.context is None:

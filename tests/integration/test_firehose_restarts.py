@@ -5,9 +5,14 @@ of docs/firehose.md: an object complete but not yet checkpointed). Runs on Apach
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from confluent_kafka import TopicPartition
+
+from firehose.catalog import CATALOG_TOPIC
+from kafka_io.client import Kafka, read_to_end
 
 from tests.api.firehose_helpers import client, create_active, objects, wait_lines
 from tests.api.kinesis_helpers import needs_own_server
@@ -85,3 +90,30 @@ def test_a_clean_stop_delivers_the_buffer_and_a_restart_repeats_nothing(up, tmp_
     server.stop()
     lines = sorted(line for p in objects(archive, name) for line in p.read_bytes().splitlines())
     assert lines == before + after
+
+
+def test_a_stream_left_creating_or_deleting_by_a_crash_is_finished_at_the_next_start(up, broker):
+    """The catalog records of a process that died mid-change (written here as it would have left them)."""
+    server = up()
+    firehose = client(server.url)
+    deleting = create_active(firehose)
+    creating = create_active(firehose)
+    server.stop()
+    catalog = Kafka(broker.bootstrap_servers)
+    values = {}
+    reader = catalog.reader()
+    reader.assign([TopicPartition(CATALOG_TOPIC, 0, 0)])
+    for message in read_to_end(reader, 30):
+        values[message.key().decode()] = json.loads(message.value()) if message.value() else None
+    reader.close()
+    producer = catalog.producer()
+    for name, status in ((creating, "CREATING"), (deleting, "DELETING")):
+        producer.produce(CATALOG_TOPIC, json.dumps({**values[name], "DeliveryStreamStatus": status}).encode(),
+                         name.encode(), 0)
+    assert producer.flush(30) == 0
+
+    server = up()
+    firehose = client(server.url)
+    assert firehose.describe_delivery_stream(DeliveryStreamName=creating)["DeliveryStreamDescription"][
+        "DeliveryStreamStatus"] == "ACTIVE"
+    assert deleting not in firehose.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]
