@@ -62,7 +62,8 @@ def check_expression(expression: Expression, member: str) -> Expression:
             time_format(expression.value)  # raises on a pattern we cannot evaluate
         case "firehose" if expression.value in (RANDOM_STRING, ERROR_OUTPUT_TYPE):
             if expression.value == ERROR_OUTPUT_TYPE and member == "Prefix":
-                raise PrefixError("The '!{firehose:error-output-type}' expression is only allowed in ErrorOutputPrefix.")
+                raise PrefixError(
+                    "The '!{firehose:error-output-type}' expression is only allowed in ErrorOutputPrefix.")
         case "firehose":
             raise PrefixError(f"{member}: '{expression.value}' is not a firehose namespace value: "
                               f"use {RANDOM_STRING} or {ERROR_OUTPUT_TYPE}")

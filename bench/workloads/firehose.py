@@ -113,7 +113,8 @@ def latency(server: Server, archive: Path, samples: int) -> list[float]:
         for i in range(samples):
             before = on_disk(archive / bucket)[1]
             t0 = time.perf_counter()
-            raw.ok("PutRecord", {"DeliveryStreamName": name, "Record": {"Data": base64.b64encode(b"%08d" % i).decode()}})
+            data = base64.b64encode(b"%08d" % i).decode()
+            raw.ok("PutRecord", {"DeliveryStreamName": name, "Record": {"Data": data}})
             while on_disk(archive / bucket)[1] == before and time.perf_counter() - t0 < 30:
                 time.sleep(0.001)
             out.append((time.perf_counter() - t0) * 1000)

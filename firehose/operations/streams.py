@@ -76,7 +76,8 @@ async def activate(ctx: FirehoseContext, stream: dict) -> None:
     name = stream["DeliveryStreamName"]
     async with ctx.lock(name):
         current = ctx.catalog.get(name)
-        if current is not None and current["Group"] == stream["Group"] and current["DeliveryStreamStatus"] == "CREATING":
+        same = current is not None and current["Group"] == stream["Group"]
+        if same and current["DeliveryStreamStatus"] == "CREATING":
             await ctx.catalog.publish(name, {**current, **status})
 
 
@@ -94,7 +95,8 @@ async def list_delivery_streams(ctx: FirehoseContext, req: dict) -> dict:
     kind, after = req.get("DeliveryStreamType"), req.get("ExclusiveStartDeliveryStreamName")
     limit = req.get("Limit", DEFAULT_LIST_LIMIT)
     names = [s["DeliveryStreamName"] for s in ctx.catalog.streams()
-             if (kind is None or s["DeliveryStreamType"] == kind) and (after is None or s["DeliveryStreamName"] > after)]
+             if (kind is None or s["DeliveryStreamType"] == kind)
+             and (after is None or s["DeliveryStreamName"] > after)]
     return {"DeliveryStreamNames": names[:limit], "HasMoreDeliveryStreams": len(names) > limit}
 
 

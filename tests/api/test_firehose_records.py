@@ -174,8 +174,9 @@ def test_a_kinesis_stream_of_ours_as_the_source(firehose, archive, server):
         firehose.put_record(DeliveryStreamName=name, Record={"Data": b"x"})
     writes = {key: [f"{key}:{i:04d}".encode() for i in range(200)] for key in ("a", "b", "c", "d")}
     for i in range(0, 200, 50):
-        kinesis.put_records(StreamName=source, Records=[{"PartitionKey": key, "Data": data + b"\n"}
-                                                        for key, records in writes.items() for data in records[i:i + 50]])
+        batch = [{"PartitionKey": key, "Data": data + b"\n"} for key, records in writes.items()
+                 for data in records[i:i + 50]]
+        kinesis.put_records(StreamName=source, Records=batch)
     per_object = wait_lines(archive, name, 800)
     lines = [line for lines in per_object for line in lines]
     assert sorted(lines) == sorted(d for records in writes.values() for d in records)  # once each; LATEST start

@@ -97,7 +97,8 @@ def test_tags_are_added_replaced_removed_and_listed_in_pages(firehose):
     firehose.create_delivery_stream(DeliveryStreamName=name, ExtendedS3DestinationConfiguration=s3_config("b"),
                                     Tags=[{"Key": "team", "Value": "data"}])
     wait_status(firehose, name, "ACTIVE")
-    firehose.tag_delivery_stream(DeliveryStreamName=name, Tags=[{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "x"}])
+    firehose.tag_delivery_stream(DeliveryStreamName=name,
+                                 Tags=[{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "x"}])
     listed = firehose.list_tags_for_delivery_stream(DeliveryStreamName=name)
     assert listed["Tags"] == [{"Key": "env", "Value": "x"}, {"Key": "team", "Value": "ml"}]
     assert listed["HasMoreTags"] is False
@@ -123,7 +124,8 @@ def test_tags_of_a_missing_stream_are_resource_not_found(firehose):
 
 def test_a_name_outside_the_pattern_is_a_validation_error(lenient):
     with aws_error("ValidationException", match="failed to satisfy constraint: Member must satisfy regular expression"):
-        lenient.create_delivery_stream(DeliveryStreamName="bad name!", ExtendedS3DestinationConfiguration=s3_config("b"))
+        lenient.create_delivery_stream(DeliveryStreamName="bad name!",
+                                       ExtendedS3DestinationConfiguration=s3_config("b"))
 
 
 def test_buffering_hints_outside_firehose_ranges_are_validation_errors(lenient):
@@ -164,8 +166,8 @@ def test_a_kinesis_source_that_does_not_exist_is_an_invalid_argument(firehose):
     with aws_error("InvalidArgumentException", match="Stream nope-source under account 000000000000 not found"):
         firehose.create_delivery_stream(
             DeliveryStreamName=new_name(), DeliveryStreamType="KinesisStreamAsSource",
-            KinesisStreamSourceConfiguration={"KinesisStreamARN": "arn:aws:kinesis:us-east-1:000000000000:stream/nope-source",
-                                              "RoleARN": ROLE},
+            KinesisStreamSourceConfiguration={
+                "KinesisStreamARN": "arn:aws:kinesis:us-east-1:000000000000:stream/nope-source", "RoleARN": ROLE},
             ExtendedS3DestinationConfiguration=s3_config("b", **fast()))
 
 

@@ -61,8 +61,8 @@ def test_objects_go_to_the_s3_endpoint_complete_under_firehose_keys(broker, tmp_
             bodies = [gzip.decompress(s3.get_object(Bucket="archive", Key=k)["Body"].read()) for k in keys]
             lines = sorted(line for body in bodies for line in body.splitlines())
         assert lines == writes
-        assert keys and all(re.fullmatch(rf"events/\d{{4}}/\d\d/\d\d/\d\d/{name}-1-\d{{4}}(-\d\d){{5}}-[0-9a-f-]{{36}}\.gz",
-                                         k) for k in keys), keys
+        layout = rf"events/\d{{4}}/\d\d/\d\d/\d\d/{name}-1-\d{{4}}(-\d\d){{5}}-[0-9a-f-]{{36}}\.gz"
+        assert keys and all(re.fullmatch(layout, k) for k in keys), keys
         assert not (tmp_path / "data" / "archive").exists()  # nothing went to the local folder
     finally:
         server.stop()

@@ -26,7 +26,8 @@ def test_a_prefix_with_expressions_is_used_as_it_evaluates():
 def test_error_prefixes_name_the_error_output_type():
     assert error_object_prefix("p/", "e/!{firehose:error-output-type}/!{timestamp:yyyy}/", "format-conversion-failed",
                                WHEN) == "e/format-conversion-failed/2026/"
-    assert error_object_prefix("p/", None, "format-conversion-failed", WHEN) == "p/format-conversion-failed/2026/03/04/05/"
+    assert error_object_prefix("p/", None, "format-conversion-failed", WHEN) == \
+        "p/format-conversion-failed/2026/03/04/05/"
 
 
 def test_object_names_follow_firehose_layout():
