@@ -60,8 +60,9 @@ class FirehosePart:
         kafka = Kafka(servers)
         producer = RecordProducer(kafka)
         sources = KinesisSources(kafka)
-        sources.start()
         deliveries = Deliveries(kafka, self.sink(), sources.get, self.schemas)
+        sources.on_change = deliveries.source_changed
+        sources.start()
         catalog = DeliveryCatalog(kafka, producer, deliveries.on_change)
         self.context = FirehoseContext(self.settings, kafka, catalog, sources, producer, deliveries)
         catalog.start()  # its tail starts a deliverer for each ACTIVE stream it reads

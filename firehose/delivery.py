@@ -68,6 +68,7 @@ class Deliverer:
         self.size_limit = hints["SizeInMBs"] * MIB
         self.interval_s = hints["IntervalInSeconds"]
         self.stop_event = threading.Event()
+        self.sources_changed = threading.Event()  # the Kinesis catalog changed: look at the topics now
         self.thread = threading.Thread(target=self._run, name=f"firehose-{self.name}", daemon=True)
 
     def start(self) -> None:
@@ -97,7 +98,10 @@ class Deliverer:
         size, started, refreshed = 0, 0.0, 0.0
         while True:
             now = time.monotonic()
-            if now - refreshed >= SOURCE_REFRESH_S:
+            # A DirectPut topic never changes once assigned; a Kinesis source gains generations and may go.
+            due_refresh = now - refreshed >= SOURCE_REFRESH_S and ("Source" in self.stream or not reader.assigned)
+            if due_refresh or self.sources_changed.is_set():
+                self.sources_changed.clear()
                 reader.assign(source_topics(self.stream, self.kinesis))
                 refreshed = now
             wait = 0.2 if not buffer else max(0.0, min(0.2, started + self.interval_s - now))
@@ -196,6 +200,15 @@ class Deliveries:
                 deliverer.start()
             if stream is None:
                 self.stats.pop(name, None)
+
+    def source_changed(self, name: str, stream: dict | None) -> None:
+        """A Kinesis stream changed (e.g. turned DELETING): readers of its topics must let go of them
+        before they are deleted (librdkafka crashes when a consumer stays assigned to a topic the
+        embedded broker deletes), so every Kinesis-sourced deliverer looks at its topics at once."""
+        with self.lock:
+            for deliverer in self.running.values():
+                if "Source" in deliverer.stream:
+                    deliverer.sources_changed.set()
 
     def stop(self, name: str) -> None:
         """Stop a stream's deliverer after it delivered its buffer (blocking)."""

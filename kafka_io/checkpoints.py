@@ -8,6 +8,7 @@ delivery and nothing moves partitions away between a read and its commit."""
 from __future__ import annotations
 
 import logging
+import time
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
@@ -64,6 +65,7 @@ class CheckpointedReader:
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
         if not self.assigned:
+            time.sleep(timeout_s)  # nothing to read (a source without topics): wait as a read would
             return []
         # poll() returns with the first record, consume(…, 0) takes what is already fetched: consume()
         # alone waits out its whole timeout unless max_records arrive (200 ms per object at a 0 s buffer).

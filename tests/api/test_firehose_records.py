@@ -198,3 +198,22 @@ def test_delivery_figures_are_on_metrics(firehose, archive, server):
     assert f'cdc_bridge_firehose_bytes_delivered_total{{delivery_stream="{name}"}} 1000' in text
     assert f'cdc_bridge_firehose_objects_total{{delivery_stream="{name}"}} 1' in text
     assert f'cdc_bridge_firehose_delivery_lag_seconds{{delivery_stream="{name}"}}' in text
+
+
+def test_deleting_the_kinesis_source_leaves_the_delivery_stream_and_the_server_well(firehose, archive, server):
+    kinesis = client(server[0], "kinesis")
+    source = create_kinesis_stream(kinesis, 1)
+    arn = kinesis.describe_stream_summary(StreamName=source)["StreamDescriptionSummary"]["StreamARN"]
+    name = new_name()
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name, DeliveryStreamType="KinesisStreamAsSource",
+        KinesisStreamSourceConfiguration={"KinesisStreamARN": arn, "RoleARN": ROLE},
+        ExtendedS3DestinationConfiguration=s3_config(name, **fast(**NEWLINE)))
+    wait_status(firehose, name, "ACTIVE")
+    kinesis.put_records(StreamName=source, Records=[{"PartitionKey": "k", "Data": b"r%d" % i} for i in range(10)])
+    assert sum(len(lines) for lines in wait_lines(archive, name, 10)) == 10
+    kinesis.delete_stream(StreamName=source)
+    kinesis.get_waiter("stream_not_exists").wait(StreamName=source, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    time.sleep(1.0)  # the source's topics are gone: the deliverer let go of them first
+    assert httpx.get(f"{server[0]}/health", timeout=10).status_code == 200
+    assert wait_status(firehose, name, "ACTIVE")["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"] == arn
