@@ -1,7 +1,8 @@
 """Delivery across restarts of `cdc-bridge up` (on the session's broker, which outlives it): an
 acknowledged record is delivered after a crash (SIGKILL while it sat in the buffer) and after a clean
 stop, exactly once when the crash came before its object was written (the only duplicates are those
-of docs/firehose.md: an object complete but not yet checkpointed). Runs on Apache Kafka in CI too."""
+of docs/firehose.md: an object complete but not yet checkpointed); a stream a stopped process left
+CREATING or DELETING is finished at the next start. Runs on Apache Kafka in CI too."""
 
 from __future__ import annotations
 
@@ -70,21 +71,28 @@ def test_records_buffered_at_a_crash_are_delivered_after_the_restart_once_each_i
     assert len(lines) == len(before) + len(after)  # nothing twice: no object was complete before the crash
 
 
-def test_a_clean_stop_delivers_the_buffer_and_a_restart_repeats_nothing(up, tmp_path):
+def test_a_clean_stop_delivers_the_buffer_and_a_restart_repeats_nothing_and_finishes_interrupted_changes(
+        up, tmp_path, broker):
     server = up()
     firehose = client(server.url)
     name = create_active(firehose, BufferingHints={"SizeInMBs": 128, "IntervalInSeconds": 900}, **NEWLINE)
+    creating, deleting = create_active(firehose), create_active(firehose)
     before = records(0, 1000)
     put_all(firehose, name, before)
     time.sleep(1.0)
     server.stop()  # SIGINT: each deliverer writes its buffer and checkpoints it before the process ends
     archive = tmp_path / "data" / "archive"
     assert [line for p in objects(archive, name) for line in p.read_bytes().splitlines()] == before
+    # a process that died mid-change leaves these catalog records; the task that would finish them is gone
+    left_as(broker.bootstrap_servers, {creating: "CREATING", deleting: "DELETING"})
 
     server = up()
     firehose = client(server.url)
     assert firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
         "DeliveryStreamStatus"] == "ACTIVE"  # the catalog on Kafka brought it back
+    assert firehose.describe_delivery_stream(DeliveryStreamName=creating)["DeliveryStreamDescription"][
+        "DeliveryStreamStatus"] == "ACTIVE"  # finished at the start
+    assert deleting not in firehose.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]
     after = records(1000, 10)
     put_all(firehose, name, after)
     server.stop()
@@ -92,28 +100,17 @@ def test_a_clean_stop_delivers_the_buffer_and_a_restart_repeats_nothing(up, tmp_
     assert lines == before + after
 
 
-def test_a_stream_left_creating_or_deleting_by_a_crash_is_finished_at_the_next_start(up, broker):
-    """The catalog records of a process that died mid-change (written here as it would have left them)."""
-    server = up()
-    firehose = client(server.url)
-    deleting = create_active(firehose)
-    creating = create_active(firehose)
-    server.stop()
-    catalog = Kafka(broker.bootstrap_servers)
+def left_as(bootstrap: str, statuses: dict[str, str]) -> None:
+    """Write catalog records giving these streams these statuses, as a crash mid-change leaves them."""
+    kafka = Kafka(bootstrap)
     values = {}
-    reader = catalog.reader()
+    reader = kafka.reader()
     reader.assign([TopicPartition(CATALOG_TOPIC, 0, 0)])
     for message in read_to_end(reader, 30):
         values[message.key().decode()] = json.loads(message.value()) if message.value() else None
     reader.close()
-    producer = catalog.producer()
-    for name, status in ((creating, "CREATING"), (deleting, "DELETING")):
+    producer = kafka.producer()
+    for name, status in statuses.items():
         producer.produce(CATALOG_TOPIC, json.dumps({**values[name], "DeliveryStreamStatus": status}).encode(),
                          name.encode(), 0)
     assert producer.flush(30) == 0
-
-    server = up()
-    firehose = client(server.url)
-    assert firehose.describe_delivery_stream(DeliveryStreamName=creating)["DeliveryStreamDescription"][
-        "DeliveryStreamStatus"] == "ACTIVE"
-    assert deleting not in firehose.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]
