@@ -62,6 +62,8 @@ class FirehosePart:
         sources = KinesisSources(kafka)
         deliveries = Deliveries(kafka, self.sink(), sources.get, self.schemas)
         sources.on_change = deliveries.source_changed
+        # In `up`, the connector calls this when a Kinesis stream turns DELETING, before its topics go.
+        env.setdefault("kinesis_deleting", []).append(deliveries.release_topics)
         sources.start()
         catalog = DeliveryCatalog(kafka, producer, deliveries.on_change)
         self.context = FirehoseContext(self.settings, kafka, catalog, sources, producer, deliveries)

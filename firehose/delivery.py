@@ -69,10 +69,21 @@ class Deliverer:
         self.interval_s = hints["IntervalInSeconds"]
         self.stop_event = threading.Event()
         self.sources_changed = threading.Event()  # the Kinesis catalog changed: look at the topics now
+        self.reassigned = threading.Event()  # set each time the topics were looked at again
+        self.gone: set[str] = set()  # topics about to be deleted: never (re)assigned
         self.thread = threading.Thread(target=self._run, name=f"firehose-{self.name}", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
+
+    def release(self, topics: list[str], timeout_s: float = 1.0) -> None:
+        """Stop reading these topics (about to be deleted); returns once the reader let go of them
+        (or after `timeout_s`, e.g. while an object is being written)."""
+        self.gone.update(topics)
+        self.reassigned.clear()
+        self.sources_changed.set()
+        if threading.current_thread() is not self.thread and self.thread.is_alive():
+            self.reassigned.wait(timeout_s)
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Deliver what is buffered, commit, and stop."""
@@ -102,7 +113,8 @@ class Deliverer:
             due_refresh = now - refreshed >= SOURCE_REFRESH_S and ("Source" in self.stream or not reader.assigned)
             if due_refresh or self.sources_changed.is_set():
                 self.sources_changed.clear()
-                reader.assign(source_topics(self.stream, self.kinesis))
+                reader.assign([t for t in source_topics(self.stream, self.kinesis) if t not in self.gone])
+                self.reassigned.set()
                 refreshed = now
             wait = 0.2 if not buffer else max(0.0, min(0.2, started + self.interval_s - now))
             stopping = self.stop_event.is_set()
@@ -209,6 +221,15 @@ class Deliveries:
             for deliverer in self.running.values():
                 if "Source" in deliverer.stream:
                     deliverer.sources_changed.set()
+
+    def release_topics(self, topics: list[str]) -> None:
+        """A Kinesis stream turned DELETING (the connector of this process tells, before the grace
+        period after which it deletes the topics): every Kinesis-sourced deliverer lets go of them now,
+        not when this part's own view of the Kinesis catalog catches up."""
+        with self.lock:
+            deliverers = [d for d in self.running.values() if "Source" in d.stream]
+        for deliverer in deliverers:
+            deliverer.release(topics)
 
     def stop(self, name: str) -> None:
         """Stop a stream's deliverer after it delivered its buffer (blocking)."""
