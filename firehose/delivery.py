@@ -29,6 +29,10 @@ MIB = 1024 * 1024
 POLL_RECORDS = 5000
 SOURCE_REFRESH_S = 1.0  # how often a Kinesis source's generations are looked at again
 RETRY_S = 1.0
+# At a stop, records acknowledged before it are read and delivered too: reading goes on until a read
+# finds nothing for STOP_READ_S, for STOP_DRAIN_S at most (a producer that never pauses cannot hold a stop up).
+STOP_READ_S = 0.5
+STOP_DRAIN_S = 5.0
 
 
 @dataclass
@@ -107,6 +111,7 @@ class Deliverer:
     def _deliver(self, reader: CheckpointedReader) -> None:
         buffer: list[Record] = []
         size, started, refreshed = 0, 0.0, 0.0
+        drain_until: float | None = None
         while True:
             now = time.monotonic()
             # A DirectPut topic never changes once assigned; a Kinesis source gains generations and may go.
@@ -118,14 +123,18 @@ class Deliverer:
                 refreshed = now
             wait = 0.2 if not buffer else max(0.0, min(0.2, started + self.interval_s - now))
             stopping = self.stop_event.is_set()
-            records = reader.poll(POLL_RECORDS, wait) if not stopping else []
+            if stopping and drain_until is None:
+                drain_until = time.monotonic() + STOP_DRAIN_S
+            draining = stopping and time.monotonic() < drain_until
+            records = reader.poll(POLL_RECORDS, STOP_READ_S if stopping else wait) if not stopping or draining else []
             if records:
                 if not buffer:
                     started = time.monotonic()
                     self.stats.oldest_pending_ms = min(r.timestamp_ms for r in records)
                 buffer += records
                 size += sum(len(r.value or b"") for r in records)
-            due = size >= self.size_limit or time.monotonic() - started >= self.interval_s or stopping
+            finished = stopping and (not records or not draining)
+            due = size >= self.size_limit or time.monotonic() - started >= self.interval_s or finished
             if buffer and due:
                 if not self._flush(reader, buffer, size):
                     if stopping:
@@ -134,7 +143,7 @@ class Deliverer:
                     continue
                 buffer, size = [], 0
                 self.stats.oldest_pending_ms = None
-            if stopping:
+            if finished:
                 return
 
     def _flush(self, reader: CheckpointedReader, records: list[Record], size: int) -> bool:
