@@ -114,13 +114,7 @@ class Deliverer:
         drain_until: float | None = None
         while True:
             now = time.monotonic()
-            # A DirectPut topic never changes once assigned; a Kinesis source gains generations and may go.
-            due_refresh = now - refreshed >= SOURCE_REFRESH_S and ("Source" in self.stream or not reader.assigned)
-            if due_refresh or self.sources_changed.is_set():
-                self.sources_changed.clear()
-                reader.assign([t for t in source_topics(self.stream, self.kinesis) if t not in self.gone])
-                self.reassigned.set()
-                refreshed = now
+            refreshed = self._refresh(reader, now, refreshed)
             wait = 0.2 if not buffer else max(0.0, min(0.2, started + self.interval_s - now))
             stopping = self.stop_event.is_set()
             if stopping and drain_until is None:
@@ -145,6 +139,17 @@ class Deliverer:
                 self.stats.oldest_pending_ms = None
             if finished:
                 return
+
+    def _refresh(self, reader: CheckpointedReader, now: float, refreshed: float) -> float:
+        """Assign the source's topics again when due; returns when they were last looked at. A DirectPut
+        topic never changes once assigned; a Kinesis source gains generations and may go."""
+        due = now - refreshed >= SOURCE_REFRESH_S and ("Source" in self.stream or not reader.assigned)
+        if not due and not self.sources_changed.is_set():
+            return refreshed
+        self.sources_changed.clear()
+        reader.assign([t for t in source_topics(self.stream, self.kinesis) if t not in self.gone])
+        self.reassigned.set()
+        return now
 
     def _flush(self, reader: CheckpointedReader, records: list[Record], size: int) -> bool:
         """Write the buffer as one object (and its failed records to the error output), then commit."""
