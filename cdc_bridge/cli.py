@@ -133,6 +133,18 @@ def add_connector(parser: argparse.ArgumentParser) -> None:
                 "after DeleteStream")
 
 
+def add_firehose(parser: argparse.ArgumentParser) -> None:
+    option(parser, "--archive-dir", "CDC_BRIDGE_ARCHIVE_DIR",
+           help="where Firehose delivery streams write their objects, a folder per bucket, when no --s3-endpoint-url "
+                "is given (default: <data-dir>/archive)")
+    option(parser, "--s3-endpoint-url", "CDC_BRIDGE_S3_ENDPOINT_URL",
+           help="an S3-compatible endpoint Firehose delivery streams write their objects to (path-style PUT, SigV4)")
+    option(parser, "--s3-access-key-id", "CDC_BRIDGE_S3_ACCESS_KEY_ID", help="the access key of --s3-endpoint-url")
+    option(parser, "--s3-secret-access-key", "CDC_BRIDGE_S3_SECRET_ACCESS_KEY",
+           help="the secret key of --s3-endpoint-url")
+    option(parser, "--s3-region", "CDC_BRIDGE_S3_REGION", help="the region S3 requests are signed for (default: --region)")
+
+
 def add_broker_choice(parser: argparse.ArgumentParser) -> None:
     option(parser, "--broker", "CDC_BRIDGE_BROKER", default="auto", choices=["auto", "kafka", "memory"],
            help="the broker to run when no Kafka cluster is given: kafka (Apache Kafka itself, from its jars, "
@@ -156,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_kafka_client(up)
     add_broker_choice(up)
     add_connector(up)
+    add_firehose(up)
     add_common(up)
 
     table_api = commands.add_parser("table-api", help="run the table service alone against a given Kafka",
@@ -433,8 +446,27 @@ def parts_of(args, broker=None, gate=None) -> list:
             kinesis_grace_s=float(args.kinesis_grace_seconds),
         )))
     if args.command == "up":
+        parts.append(firehose_part(args))
         parts += lambda_parts(args, gate)
     return parts
+
+
+def firehose_part(args):
+    """The Firehose-style delivery streams (docs/firehose.md): in `up`, next to the Kinesis streams they read."""
+    from firehose.app import FirehosePart
+    from firehose.settings import Settings as FirehoseSettings
+
+    return FirehosePart(FirehoseSettings(
+        region=args.region,
+        account_id=args.account_id,
+        archive_dir=Path(args.archive_dir) if args.archive_dir else Path(args.data_dir) / "archive",
+        kafka_bootstrap_servers=args.kafka_bootstrap_servers,
+        s3_endpoint_url=args.s3_endpoint_url,
+        s3_access_key_id=args.s3_access_key_id,
+        s3_secret_access_key=args.s3_secret_access_key,
+        s3_region=args.s3_region,
+        schema_registry_url=args.schema_registry_url,
+    ))
 
 
 def lambda_parts(args, gate=None) -> list:

@@ -46,8 +46,17 @@ class Connector:
         pool = ReaderPool(self.kafka_servers, self.settings.readers)
         # In `cdc-bridge up`, the records the publisher saw acknowledged: read without a fetch.
         shards = Shards(kafka, pool, Offsets(kafka, pool), delivered)
+        # Other parts of this process that read Kinesis topics (Firehose deliveries) let go of a DELETING
+        # stream's topics too, before they are deleted: they add themselves to this list.
+        readers_of_topics = env.setdefault("kinesis_deleting", [])
+
+        def deleting(topics: list[str]) -> None:
+            shards.forget(topics)
+            for release in list(readers_of_topics):
+                release(topics)
+
         # With a data directory, Kinesis streams the broker lost are restored from it (see KinesisCatalog).
-        kinesis = KinesisCatalog(kafka, producer, on_deleting=shards.forget, data_dir=self.settings.data_dir)
+        kinesis = KinesisCatalog(kafka, producer, on_deleting=deleting, data_dir=self.settings.data_dir)
         kinesis.start()
         self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
 

@@ -37,11 +37,12 @@ from pathlib import Path
 import orjson
 
 from connector.kinesis_shards import topic_config
+from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
 from kafka_io.client import Kafka, Record
 from kafka_io.producer import RecordProducer
 from kafka_io.topic_view import TopicView
 
-CATALOG_TOPIC = "_cdc_bridge_kinesis_streams"
+CATALOG_TOPIC = KINESIS_CATALOG_TOPIC
 STORE_FILE = "kinesis-streams.json"
 STORE_FORMAT = 1  # of the file's own layout: {"Format": 1, "Streams": {name: value}}
 

@@ -37,6 +37,7 @@ KAFKA_SUITE = (
     "tests/api/test_kinesis_records.py",
     "tests/api/test_kinesis_streams.py",
     "tests/api/test_tables.py",        # stream specifications on CreateTable / UpdateTable
+    "tests/api/test_firehose_records.py",  # delivery streams: DirectPut and Kinesis topics, checkpoints
 )
 
 # Broker-agnostic tests under tests/integration that pin `--broker memory` themselves (the HTTP

@@ -25,6 +25,7 @@ SERVICES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "dynamodb": ("DynamoDB_20120810", JSON_10, lambda c: c.list_tables()),
     "dynamodbstreams": ("DynamoDBStreams_20120810", JSON_10, lambda c: c.list_streams()),
     "kinesis": ("Kinesis_20131202", JSON_11, lambda c: c.list_streams()),
+    "firehose": ("Firehose_20150804", JSON_11, lambda c: c.list_delivery_streams()),
 }
 # boto3's own ceilings (shared/benchmarking.md, boto3 1.44 against a stub that answers at once)
 BOTO3_CEILING_OPS = 1_100            # any small call, 1-8 threads, one process

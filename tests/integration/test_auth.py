@@ -458,3 +458,18 @@ def test_a_function_signs_its_sdk_calls_as_a_session_of_its_role(server):
     assert result["put"].startswith("ClientError: An error occurred (AccessDeniedException)")
     assert (f"User: arn:aws:sts::{ACCOUNT}:assumed-role/table-reader/role-reader is not authorized to perform: "
             f"dynamodb:PutItem on resource: {TABLE_ARN}") in result["put"]
+
+
+def test_firehose_calls_are_checked_against_firehose_actions_on_the_delivery_stream_arn(server):
+    url, _ = server
+    admin = client("firehose", url, "admin")
+    admin.create_delivery_stream(DeliveryStreamName="archive", ExtendedS3DestinationConfiguration={
+        "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose", "BucketARN": "arn:aws:s3:::archive"})
+    assert "archive" in admin.list_delivery_streams()["DeliveryStreamNames"]
+    code, message, _ = error_of(lambda: client("firehose", url, "guide").describe_delivery_stream(
+        DeliveryStreamName="archive"))
+    assert code == "AccessDeniedException"
+    assert f"firehose:DescribeDeliveryStream on resource: arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/archive" \
+        in message
+    code, _, _ = error_of(lambda: client("firehose", url, None).list_delivery_streams())
+    assert code == "MissingAuthenticationTokenException"
