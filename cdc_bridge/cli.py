@@ -391,9 +391,11 @@ def parts_of(args, broker=None, gate=None) -> list:
 
 
 def lambda_parts(args, gate=None) -> list:
-    """CloudWatch Logs, then Lambda (its workers log there): only in `up`, where the table service and
-    the streams are on the same port for a function's SDK calls (docs/lambda.md)."""
+    """CloudWatch Logs, then Lambda (its workers log there), then the event source mappings' pollers
+    (they read the connector's streams and run Lambda's functions): only in `up`, where the table
+    service and the streams are on the same port for a function's SDK calls (docs/lambda.md)."""
     from cloudwatch_logs.app import CloudWatchLogs
+    from event_sources.part import EventSources
     from lambda_api.app import LambdaApi
     from lambda_api.settings import Settings as LambdaSettings
 
@@ -401,7 +403,8 @@ def lambda_parts(args, gate=None) -> list:
     endpoint = f"{'https' if args.tls_cert else 'http'}://{loopback}:{args.port}"
     return [CloudWatchLogs(Path(args.data_dir), args.region, args.account_id),
             LambdaApi(LambdaSettings(Path(args.data_dir), args.region, args.account_id, endpoint),
-                      **({"role_credentials": gate.role_environment} if gate is not None else {}))]
+                      **({"role_credentials": gate.role_environment} if gate is not None else {})),
+            EventSources(Path(args.data_dir), args.region)]
 
 
 if __name__ == "__main__":

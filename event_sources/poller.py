@@ -1,0 +1,282 @@
+"""One shard of one mapping: read a batch from the checkpoint on, filter it, hand it to the function,
+and move the checkpoint on only when the batch is done with. Lambda's semantics for stream sources:
+in order per shard, at least once; a failing batch is retried with backoff (bisected when asked) and
+blocks its shard until it succeeds, its records grow older than MaximumRecordAgeInSeconds, or
+MaximumRetryAttempts run out; then it goes to the on-failure destination and the shard moves on. With
+ReportBatchItemFailures only the records from the first failed one on are retried."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import orjson
+
+from event_sources.destinations import failure_record
+from event_sources.sources import Shard, dynamodb_record, is_kinesis, kinesis_record, sequence_of
+from kafka_io.readers import PartitionReader
+from lambda_api.errors import ResourceNotFoundException
+from lambda_api.filters import parse_filters, passes
+
+log = logging.getLogger("cdc_bridge.event_sources")
+
+FETCH_WAIT_MS = 5  # a lone change reaches its function within a few ms of Kafka having it
+IDLE_WAIT_S = 0.1  # the longest a poller sleeps in one wait for records (then checks for a stop)
+FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.1, 2.0  # between retries of a failing batch
+MISSING_FUNCTION_WAIT_S = 1.0
+
+
+class Stopped(Exception):
+    """The mapping was disabled, updated to another source, deleted, or the server stops."""
+
+
+@dataclass
+class Item:
+    message: object  # the Kafka message
+    record: dict  # as the event carries it
+
+    @property
+    def arrival_ms(self) -> int:
+        return self.message.timestamp()[1]
+
+
+@dataclass
+class MappingHolder:
+    """The newest revision of a mapping, shared by its shard pollers: an update reaches a running
+    poller at its next batch without a restart."""
+    mapping: dict
+    stop: threading.Event = field(default_factory=threading.Event)
+    patterns: list = field(default_factory=list)
+
+    def update(self, mapping: dict) -> None:
+        self.patterns = parse_filters(mapping.get("FilterCriteria"))
+        self.mapping = mapping
+
+
+class ShardPoller(threading.Thread):
+    def __init__(self, runtime, holder: MappingHolder, shard: Shard):
+        super().__init__(name=f"poller-{shard.id}", daemon=True)
+        self.runtime = runtime
+        self.holder = holder
+        self.shard = shard
+        self.uuid = holder.mapping["UUID"]
+        self.reader: PartitionReader | None = None
+        self.completed = False  # a closed shard read to its end: nothing more will come
+        # LATEST and AT_TIMESTAMP without a checkpoint: records older than this are passed over (a
+        # shard that was empty when the position was looked up may receive older records after)
+        self.skip_before_ms = 0
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            offset = self.start_offset()
+            self.reader = PartitionReader(self.runtime.bootstrap_servers, FETCH_WAIT_MS)
+            self.reader.seek(self.shard.topic, self.shard.partition, offset)
+            while not self.finished(offset):
+                batch = self.next_batch()
+                if not batch:
+                    continue
+                chosen = [item for item in batch if passes(self.holder.patterns, self.filtered_view(item.record))]
+                if chosen:
+                    self.deliver(chosen)
+                offset = batch[-1].message.offset() + 1
+                self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, offset)
+            self.completed = True
+        except Stopped:
+            pass
+        except Exception:
+            log.exception("event source poller failed", extra={"uuid": self.uuid, "shard": self.shard.id})
+            self.runtime.processing_result(self.uuid, "PROBLEM: Internal error in cdc-bridge's poller; see its log")
+        finally:
+            if self.reader is not None:
+                self.reader.close()
+
+    def finished(self, offset: int) -> bool:
+        self.check_running()
+        return self.shard.end_offset is not None and offset >= self.shard.end_offset
+
+    def check_running(self) -> None:
+        if self.holder.stop.is_set():
+            raise Stopped()
+
+    def start_offset(self) -> int:
+        """The checkpoint; without one (a new mapping, or a shard new since), StartingPosition,
+        written as the first checkpoint so that a restart starts at the same record."""
+        saved = self.runtime.checkpoints.get(self.uuid, self.shard.topic, self.shard.partition)
+        if saved is not None:
+            return saved
+        mapping, shard = self.holder.mapping, self.shard
+        offsets = self.runtime.connector.shards.offsets
+        now = int(time.time() * 1000)
+        position = mapping["StartingPosition"]
+        if position == "LATEST":  # what arrives from the moment the mapping was created
+            since = mapping["_CreatedMs"]
+        elif position == "AT_TIMESTAMP":
+            since = int(mapping["StartingPositionTimestamp"] * 1000)
+        else:
+            since = now - shard.retention_ms
+        offset = 0 if since <= shard.born_ms and position != "LATEST" else \
+            offsets.first_at_or_after(shard.topic, shard.partition, since)
+        if position != "TRIM_HORIZON":
+            self.skip_before_ms = since
+        self.runtime.checkpoints.put(self.uuid, shard.topic, shard.partition, offset)
+        return offset
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    def next_batch(self) -> list[Item]:
+        """Up to BatchSize records: at once when records are there and no batching window is set,
+        else when the batch is full, the window has passed since the first record, or (a closed
+        shard) its end is reached."""
+        mapping = self.holder.mapping
+        limit, window = mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]
+        messages: list = []
+        first_at = None
+        while len(messages) < limit:
+            self.check_running()
+            messages += self.reader.read(limit - len(messages), 0.0)
+            if messages and first_at is None:
+                first_at = time.monotonic()
+            if self.shard.end_offset is not None:
+                messages = [m for m in messages if m.offset() < self.shard.end_offset]
+                if self.reader.position >= self.shard.end_offset:
+                    break
+            if len(messages) >= limit or (messages and time.monotonic() - first_at >= window):
+                break
+            remaining = IDLE_WAIT_S if first_at is None else max(0.0, window - (time.monotonic() - first_at))
+            self.wait_for_records(min(IDLE_WAIT_S, remaining))
+        if self.skip_before_ms:
+            messages = [m for m in messages if m.timestamp()[1] >= self.skip_before_ms]
+        return [Item(m, self.rendered(m)) for m in messages]
+
+    def wait_for_records(self, timeout_s: float) -> None:
+        """Block until the next record arrives (or `timeout_s`), leaving it for the next read."""
+        if timeout_s <= 0:
+            return
+        reader = self.reader
+        arrived = [m for m in reader.consumer.consume(1, timeout=timeout_s)
+                   if m.error() is None and m.offset() >= reader.position]
+        if arrived:
+            reader.synced = True
+            reader.unread(arrived)
+
+    def rendered(self, message) -> dict:
+        mapping, runtime = self.holder.mapping, self.runtime
+        if is_kinesis(mapping["EventSourceArn"]):
+            return kinesis_record(message, self.shard, mapping["EventSourceArn"], runtime.region,
+                                  runtime.role_of(mapping["FunctionArn"]))
+        return dynamodb_record(message, self.shard, mapping["EventSourceArn"])
+
+    @staticmethod
+    def filtered_view(record: dict) -> dict:
+        """What filter patterns see: the record; for Kinesis also the `kinesis` members at the top
+        and `data` decoded when it is JSON (Lambda filters on the data of JSON records)."""
+        if "kinesis" not in record:
+            return record
+        data = base64.b64decode(record["kinesis"]["data"])
+        try:
+            decoded = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            decoded = data.decode("utf-8", "replace")
+        return {**record, **record["kinesis"], "data": decoded}
+
+    # -- delivering ----------------------------------------------------------------------------------
+
+    def deliver(self, items: list[Item]) -> None:
+        """Hand `items` to the function until they are done with (see the module docstring)."""
+        pending: deque[tuple[list[Item], int]] = deque([(items, 0)])  # (batch, retries so far)
+        while pending:
+            batch, retries = pending.popleft()
+            while batch:
+                self.check_running()
+                mapping = self.holder.mapping
+                batch = self.drop_expired(mapping, batch, retries)
+                if not batch:
+                    break
+                outcome = self.invoke(mapping, batch)
+                failed_from = self.failed_from(mapping, batch, outcome)
+                if failed_from is None:
+                    self.runtime.processing_result(self.uuid, "OK")
+                    break
+                self.runtime.processing_result(self.uuid, "PROBLEM: Function call failed")
+                failing = batch[failed_from:]
+                limit = mapping["MaximumRetryAttempts"]
+                if limit != -1 and retries >= limit:
+                    self.give_up(mapping, failing, "RetryAttemptsExhausted", outcome, retries + 1)
+                    break
+                if mapping["BisectBatchOnFunctionError"] and failed_from == 0 and len(failing) > 1:
+                    half = len(failing) // 2  # splitting does not count as a retry, as on Lambda
+                    pending.extendleft([(failing[half:], retries), (failing[:half], retries)])
+                    break
+                batch, retries = failing, retries + 1
+                self.backoff(retries)
+
+    def invoke(self, mapping: dict, batch: list[Item]):
+        name = mapping["FunctionArn"].rpartition(":")[2]
+        event = {"Records": [item.record for item in batch]}
+        while True:
+            self.check_running()
+            try:
+                return self.runtime.lambda_ctx.invoke(name, event)
+            except ResourceNotFoundException:
+                self.runtime.processing_result(self.uuid, "PROBLEM: Function not found")
+                self.holder.stop.wait(MISSING_FUNCTION_WAIT_S)
+
+    def failed_from(self, mapping: dict, batch: list[Item], outcome) -> int | None:
+        """None: the batch succeeded; else the index of the first record to retry (0: all of it)."""
+        if outcome.function_error:
+            return 0
+        if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+            return None
+        try:
+            answer = orjson.loads(outcome.payload) if outcome.payload else None
+        except orjson.JSONDecodeError:
+            return None  # not a batch response: the batch succeeded, as on Lambda
+        failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
+        if not failures:
+            return None
+        sequences = [sequence_of(item.record) for item in batch]
+        try:
+            return min(sequences.index(f["itemIdentifier"]) for f in failures)
+        except (TypeError, KeyError, ValueError):
+            return 0  # an identifier that is missing or not of the batch fails the whole batch
+
+    def drop_expired(self, mapping: dict, batch: list[Item], retries: int) -> list[Item]:
+        """Records older than MaximumRecordAgeInSeconds go to the on-failure destination unprocessed."""
+        age_s = mapping["MaximumRecordAgeInSeconds"]
+        if age_s == -1:
+            return batch
+        cutoff = time.time() * 1000 - age_s * 1000
+        expired = 0
+        while expired < len(batch) and batch[expired].arrival_ms < cutoff:
+            expired += 1
+        if expired:
+            self.give_up(mapping, batch[:expired], "RecordAgeExceeded", None, retries)
+        return batch[expired:]
+
+    def give_up(self, mapping: dict, batch: list[Item], condition: str, outcome, attempts: int) -> None:
+        destination = (mapping.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        log.info("batch discarded", extra={"uuid": self.uuid, "shard": self.shard.id, "condition": condition,
+                                           "records": len(batch)})
+        if not destination:
+            return
+        records = [item.record for item in batch]
+        failure = failure_record(mapping, self.shard.id, records, [item.arrival_ms for item in batch], condition,
+                                 outcome, attempts)
+        while True:
+            try:
+                self.runtime.destinations.send(destination, mapping, self.shard.id, failure, {"Records": records})
+                return
+            except Exception as exc:  # noqa: BLE001 -- retried: the shard waits for its destination
+                log.warning("on-failure destination unavailable", extra={"uuid": self.uuid, "error": str(exc)})
+                self.runtime.processing_result(self.uuid, "PROBLEM: On-failure destination unavailable")
+                self.check_running()
+                self.holder.stop.wait(MISSING_FUNCTION_WAIT_S)
+
+    def backoff(self, retries: int) -> None:
+        self.holder.stop.wait(min(FIRST_BACKOFF_S * 2 ** (retries - 1), MAX_BACKOFF_S))
