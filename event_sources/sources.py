@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 
 from connector.context import ConnectorContext
+from connector.errors import ResourceNotFoundException, ValidationException
 from connector.ids import InvalidIdentifier, kinesis_sequence_number, parse_kinesis_stream_arn, shard_id
 from connector.kinesis_shards import retention_ms, visible_shards
-from connector.operations.dynamodb_streams import born_ms, stream_record
+from connector.operations.dynamodb_streams import born_ms, find_stream, stream_record
 from contracts.stream_catalog import label_millis, stream_epoch
 from lambda_api.errors import InvalidParameterValueException
 
@@ -45,8 +46,12 @@ def find_source(connector: ConnectorContext, arn: str) -> dict | None:
 
 
 def check_source(connector: ConnectorContext, arn: str) -> None:
-    """CreateEventSourceMapping's check that the stream exists (Lambda's error when it does not)."""
-    stream = find_source(connector, arn)
+    """CreateEventSourceMapping's check that the stream exists (Lambda's error when it does not).
+    Blocking: a stream enabled a moment ago is waited for as the Streams API waits for it."""
+    try:
+        stream = find_source(connector, arn) if is_kinesis(arn) else find_stream(connector, arn)
+    except (ResourceNotFoundException, ValidationException):
+        stream = None
     if stream is None or (not is_kinesis(arn) and stream["StreamStatus"] == "DISABLED"):
         raise InvalidParameterValueException(f"Stream not found: {arn}")
 

@@ -5,6 +5,7 @@ run them and report their settled state. Checks and messages as Lambda's."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid as uuids
@@ -45,7 +46,7 @@ async def create_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
     check_starting_position(req, kind)
     check_tunables(req, kind)
     if ctx.event_sources is not None:
-        ctx.event_sources.check_source(source)
+        await asyncio.to_thread(ctx.event_sources.check_source, source)
     function_arn = function.configuration["FunctionArn"]
     for existing in list(ctx.mappings.mappings.values()):
         if existing["EventSourceArn"] == source and existing["FunctionArn"] == function_arn:

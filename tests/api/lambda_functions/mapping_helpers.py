@@ -54,3 +54,10 @@ def wait_for(check, timeout_s: float = 30.0, what: str = "the handler to run"):
 def wait_enabled(lam, uuid: str, state: str = "Enabled", timeout_s: float = 30.0) -> dict:
     return wait_for(lambda: (m := lam.get_event_source_mapping(UUID=uuid))["State"] == state and m,
                     timeout_s, f"mapping {uuid} to be {state}")
+
+
+def put(dynamodb, table: str, pk: str, sk: int, **attributes):
+    item = {"pk": {"S": pk}, "sk": {"N": str(sk)}, **{k: {"S": v} for k, v in attributes.items()}}
+    dynamodb.put_item(TableName=table, Item=item)
+
+
