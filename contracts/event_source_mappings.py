@@ -11,7 +11,8 @@ its revision arrives. Two keys, so the API and the pollers never overwrite each 
 
 CHECKPOINTS_TOPIC, key `<UUID>/<topic>/<partition>`: `{"Offset": n}`, the next record of that shard
 the mapping has not finished with (every record before it was handed to the function successfully,
-filtered out, or sent to the on-failure destination).
+filtered out, or sent to the on-failure destination); with tumbling windows also
+`"Window": {"Window": [start ms, end ms], "State": {...}}`, the open window and its state.
 """
 
 from __future__ import annotations

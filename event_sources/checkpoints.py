@@ -21,7 +21,7 @@ class Checkpoints(TopicView):
 
     def __init__(self, kafka: Kafka, topic: str = CHECKPOINTS_TOPIC):
         super().__init__(kafka, topic)
-        self.positions: dict[bytes, int] = {}
+        self.positions: dict[bytes, dict] = {}  # key -> {"Offset": n, "Window": ... (tumbling windows)}
         self.producer = kafka.producer(**{"linger.ms": 0})
         self.write_lock = threading.Lock()
 
@@ -31,17 +31,19 @@ class Checkpoints(TopicView):
                 if record.value is None:
                     self.positions.pop(record.key, None)
                 else:
-                    self.positions[record.key] = orjson.loads(record.value)["Offset"]
+                    self.positions[record.key] = orjson.loads(record.value)
 
-    def get(self, uuid: str, topic: str, partition: int) -> int | None:
+    def get(self, uuid: str, topic: str, partition: int) -> dict | None:
         return self.positions.get(checkpoint_key(uuid, topic, partition))
 
-    def put(self, uuid: str, topic: str, partition: int, offset: int) -> None:
-        """Store the position once Kafka has it (blocking: from a poller's thread)."""
+    def put(self, uuid: str, topic: str, partition: int, offset: int, window: dict | None = None) -> None:
+        """Store the position (and a tumbling window's state) once Kafka has it (blocking: from a
+        poller's thread)."""
         key = checkpoint_key(uuid, topic, partition)
-        self.positions[key] = offset
+        value = {"Offset": offset, **({"Window": window} if window else {})}
+        self.positions[key] = value
         with self.write_lock:
-            self.producer.produce(self.topic, orjson.dumps({"Offset": offset}), key, 0)
+            self.producer.produce(self.topic, orjson.dumps(value), key, 0)
             if self.producer.flush(FLUSH_TIMEOUT_S) > 0:
                 raise TimeoutError("a checkpoint could not be written to Kafka")
 

@@ -11,13 +11,16 @@ import base64
 import logging
 import threading
 import time
+import zlib
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
 
 from event_sources.destinations import failure_record
 from event_sources.sources import Shard, dynamodb_record, is_kinesis, kinesis_record, sequence_of
+from event_sources.windows import TumblingWindows
 from kafka_io.readers import PartitionReader
 from lambda_api.errors import ResourceNotFoundException
 from lambda_api.filters import parse_filters, passes
@@ -69,6 +72,8 @@ class ShardPoller(threading.Thread):
         # LATEST and AT_TIMESTAMP without a checkpoint: records older than this are passed over (a
         # shard that was empty when the position was looked up may receive older records after)
         self.skip_before_ms = 0
+        self.windows: TumblingWindows | None = None  # TumblingWindowInSeconds > 0
+        self.lanes: ThreadPoolExecutor | None = None  # ParallelizationFactor > 1
 
     # -- the loop ------------------------------------------------------------------------------------
 
@@ -79,13 +84,18 @@ class ShardPoller(threading.Thread):
             self.reader.seek(self.shard.topic, self.shard.partition, offset)
             while not self.finished(offset):
                 batch = self.next_batch()
+                windows = self.windows
+                if windows is not None and windows.due(int(time.time() * 1000)) and \
+                        not (batch and windows.window_of(batch[0].arrival_ms) == windows.current):
+                    self.close_window()
                 if not batch:
                     continue
                 chosen = [item for item in batch if passes(self.holder.patterns, self.filtered_view(item.record))]
                 if chosen:
-                    self.deliver(chosen)
+                    self.hand_over(chosen)
                 offset = batch[-1].message.offset() + 1
-                self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, offset)
+                self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, offset,
+                                             windows.saved() if windows is not None else None)
             self.completed = True
         except Stopped:
             pass
@@ -95,6 +105,39 @@ class ShardPoller(threading.Thread):
         finally:
             if self.reader is not None:
                 self.reader.close()
+            if self.lanes is not None:
+                self.lanes.shutdown(wait=False)
+
+    def hand_over(self, items: list[Item]) -> None:
+        """Deliver a batch: per tumbling window with its state; or split by key into the lanes of
+        ParallelizationFactor, delivered side by side (the changes of one key stay in one lane, in
+        order); or as it is."""
+        mapping = self.holder.mapping
+        if self.windows is not None:
+            for window, group in self.windows.groups(items):
+                if self.windows.current is not None and window != self.windows.current:
+                    self.close_window()
+                self.windows.open(window)
+                self.windows.take(self.deliver(group, self.windows.envelope))
+            return
+        factor = mapping["ParallelizationFactor"]
+        if factor == 1:
+            self.deliver(items)
+            return
+        lanes: dict[int, list[Item]] = {}
+        for item in items:
+            lanes.setdefault(zlib.crc32(item.message.key() or b"") % factor, []).append(item)
+        if self.lanes is None:
+            self.lanes = ThreadPoolExecutor(max_workers=10, thread_name_prefix=f"lane-{self.shard.id}")
+        for future in [self.lanes.submit(self.deliver, lane) for lane in lanes.values()]:
+            future.result()
+
+    def close_window(self) -> None:
+        """The window has passed: the final invocation, with the window's state and no records."""
+        outcome = self.invoke(self.holder.mapping, [], self.windows.envelope(final=True))
+        if outcome.function_error:
+            log.info("final invocation of a window failed", extra={"uuid": self.uuid, "shard": self.shard.id})
+        self.windows.close()
 
     def finished(self, offset: int) -> bool:
         self.check_running()
@@ -108,9 +151,12 @@ class ShardPoller(threading.Thread):
         """The checkpoint; without one (a new mapping, or a shard new since), StartingPosition,
         written as the first checkpoint so that a restart starts at the same record."""
         saved = self.runtime.checkpoints.get(self.uuid, self.shard.topic, self.shard.partition)
-        if saved is not None:
-            return saved
         mapping, shard = self.holder.mapping, self.shard
+        if mapping["TumblingWindowInSeconds"]:
+            self.windows = TumblingWindows(mapping["TumblingWindowInSeconds"], shard.id, mapping["EventSourceArn"],
+                                           (saved or {}).get("Window"))
+        if saved is not None:
+            return saved["Offset"]
         offsets = self.runtime.connector.shards.offsets
         now = int(time.time() * 1000)
         position = mapping["StartingPosition"]
@@ -137,6 +183,7 @@ class ShardPoller(threading.Thread):
         limit, window = mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]
         messages: list = []
         first_at = None
+        waited = False
         while len(messages) < limit:
             self.check_running()
             messages += self.reader.read(limit - len(messages), 0.0)
@@ -148,8 +195,11 @@ class ShardPoller(threading.Thread):
                     break
             if len(messages) >= limit or (messages and time.monotonic() - first_at >= window):
                 break
+            if first_at is None and waited:
+                break  # nothing for a while: back to the loop (a tumbling window may be due)
             remaining = IDLE_WAIT_S if first_at is None else max(0.0, window - (time.monotonic() - first_at))
             self.wait_for_records(min(IDLE_WAIT_S, remaining))
+            waited = True
         if self.skip_before_ms:
             messages = [m for m in messages if m.timestamp()[1] >= self.skip_before_ms]
         return [Item(m, self.rendered(m)) for m in messages]
@@ -187,8 +237,11 @@ class ShardPoller(threading.Thread):
 
     # -- delivering ----------------------------------------------------------------------------------
 
-    def deliver(self, items: list[Item]) -> None:
-        """Hand `items` to the function until they are done with (see the module docstring)."""
+    def deliver(self, items: list[Item], envelope=None):
+        """Hand `items` to the function until they are done with (see the module docstring); the
+        function's last successful answer (its JSON), for tumbling windows' state. `envelope()` gives
+        the event's members besides Records (a window's)."""
+        answer = None
         pending: deque[tuple[list[Item], int]] = deque([(items, 0)])  # (batch, retries so far)
         while pending:
             batch, retries = pending.popleft()
@@ -198,10 +251,11 @@ class ShardPoller(threading.Thread):
                 batch = self.drop_expired(mapping, batch, retries)
                 if not batch:
                     break
-                outcome = self.invoke(mapping, batch)
+                outcome = self.invoke(mapping, batch, envelope() if envelope else None)
                 failed_from = self.failed_from(mapping, batch, outcome)
                 if failed_from is None:
                     self.runtime.processing_result(self.uuid, "OK")
+                    answer = json_of(outcome.payload)
                     break
                 self.runtime.processing_result(self.uuid, "PROBLEM: Function call failed")
                 failing = batch[failed_from:]
@@ -215,10 +269,11 @@ class ShardPoller(threading.Thread):
                     break
                 batch, retries = failing, retries + 1
                 self.backoff(retries)
+        return answer
 
-    def invoke(self, mapping: dict, batch: list[Item]):
+    def invoke(self, mapping: dict, batch: list[Item], envelope: dict | None = None):
         name = mapping["FunctionArn"].rpartition(":")[2]
-        event = {"Records": [item.record for item in batch]}
+        event = {"Records": [item.record for item in batch], **(envelope or {})}
         while True:
             self.check_running()
             try:
@@ -233,10 +288,7 @@ class ShardPoller(threading.Thread):
             return 0
         if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
             return None
-        try:
-            answer = orjson.loads(outcome.payload) if outcome.payload else None
-        except orjson.JSONDecodeError:
-            return None  # not a batch response: the batch succeeded, as on Lambda
+        answer = json_of(outcome.payload)  # not JSON: not a batch response, the batch succeeded
         failures = answer.get("batchItemFailures") if isinstance(answer, dict) else None
         if not failures:
             return None
@@ -280,3 +332,10 @@ class ShardPoller(threading.Thread):
 
     def backoff(self, retries: int) -> None:
         self.holder.stop.wait(min(FIRST_BACKOFF_S * 2 ** (retries - 1), MAX_BACKOFF_S))
+
+
+def json_of(payload: bytes):
+    try:
+        return orjson.loads(payload) if payload else None
+    except orjson.JSONDecodeError:
+        return None

@@ -52,7 +52,7 @@ class LambdaApi:
     def mapping_store(self, bootstrap_servers: str) -> MappingStore:
         kafka = Kafka(bootstrap_servers)
         self.producer = RecordProducer(kafka)
-        mappings = MappingStore(kafka, self.producer)
+        mappings = MappingStore(kafka, self.producer, self.settings.root / "event-source-mappings.json")
         mappings.start()
         return mappings
 

@@ -5,7 +5,11 @@ through `listen`."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 
@@ -24,12 +28,41 @@ class MappingWriteFailed(RuntimeError):
 class MappingStore(TopicView):
     what = "event source mappings"
 
-    def __init__(self, kafka: Kafka, producer: RecordProducer, topic: str = MAPPINGS_TOPIC):
+    def __init__(self, kafka: Kafka, producer: RecordProducer, mirror: Path | None = None,
+                 topic: str = MAPPINGS_TOPIC):
         super().__init__(kafka, topic)
         self.producer = producer
+        self.mirror = mirror
+        self.mirror_lock = threading.Lock()
         self.mappings: dict[str, dict] = {}
         self.statuses: dict[str, dict] = {}
         self.listeners: list[Listener] = []
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        super().start(timeout_s)
+        self.restore()
+
+    def restore(self) -> None:
+        """Publish again the mappings of the mirror that the topic has never heard of (the broker lost it)."""
+        if self.mirror is None or not self.mirror.exists():
+            return
+        saved = orjson.loads(self.mirror.read_bytes())["Mappings"]
+        lost = [m for uuid, m in saved.items() if mapping_key(uuid) not in self.offsets]
+        if lost:
+            asyncio.run(self._publish_all(lost))
+
+    async def _publish_all(self, mappings: list[dict]) -> None:
+        for mapping in mappings:
+            await self.put(mapping)
+
+    def save(self) -> None:
+        if self.mirror is None:
+            return
+        with self.mirror_lock:
+            self.mirror.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.mirror.with_name(self.mirror.name + ".partial")
+            partial.write_bytes(orjson.dumps({"Format": 1, "Mappings": dict(self.mappings)}))
+            os.replace(partial, self.mirror)
 
     def listen(self, listener: Listener) -> None:
         """Call `listener` for every mapping now and for every change applied from now on (from the
@@ -50,6 +83,7 @@ class MappingStore(TopicView):
             else:
                 table[uuid] = value
         if kind == "mapping":
+            self.save()
             for listener in self.listeners:
                 listener(uuid, value)
 

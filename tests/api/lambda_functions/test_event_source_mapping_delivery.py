@@ -221,3 +221,70 @@ def test_disabled_mapping_delivers_nothing_until_enabled_again(lam, lambda_dynam
     assert lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)["State"] == "Enabling"
     wait_enabled(lam, mapping["UUID"])
     wait_for(lambda: keys(out) == [1, 2])
+
+
+WINDOW_COUNTER = """
+import json, os
+
+def handler(event, context):
+    with open(os.environ["OUT"], "a") as out:
+        out.write(json.dumps(event) + "\\n")
+    if event["isFinalInvokeForWindow"]:
+        return {}
+    return {"state": {"count": event["state"].get("count", 0) + len(event["Records"])}}
+"""
+
+
+def test_tumbling_windows_carry_the_state_to_a_final_invocation(lam, lambda_dynamodb, stream_table, make_function,
+                                                                tmp_path, mappings):
+    table, arn = stream_table
+    out = tmp_path / "out.jsonl"
+    function = make_function(WINDOW_COUNTER, Environment={"Variables": {"OUT": str(out)}})
+    mapping = mappings(FunctionName=function, EventSourceArn=arn, TumblingWindowInSeconds=2, BatchSize=1)
+    wait_enabled(lam, mapping["UUID"])
+    for sk in range(3):
+        put(lambda_dynamodb, table, "p", sk)
+
+    def finals():
+        return [e for e in invocations(out) if e["isFinalInvokeForWindow"]]
+
+    wait_for(lambda: sum(e["state"].get("count", 0) for e in finals()) == 3, 30, "the windows' final invocations")
+    events = invocations(out)
+    assert all(e["Records"] == [] for e in finals())
+    first = events[0]
+    assert (first["shardId"].startswith("shardId-"), first["eventSourceARN"], first["isWindowTerminatedEarly"]) == \
+        (True, arn, False)
+    assert first["window"]["start"].endswith("Z") and first["window"]["start"] < first["window"]["end"]
+    assert first["state"] == {}  # a window starts empty
+
+
+PARALLEL_RECORDER = """
+import json, os, time
+
+def handler(event, context):
+    started = time.time()
+    time.sleep(1)
+    with open(os.environ["OUT"], "a") as out:
+        out.write(json.dumps({"Records": event["Records"], "started": started, "ended": time.time()}) + "\\n")
+"""
+
+
+def test_parallelization_factor_runs_batches_of_one_shard_side_by_side_in_order_per_item(
+        lam, lambda_dynamodb, stream_table, make_function, tmp_path, mappings):
+    table, arn = stream_table
+    out = tmp_path / "out.jsonl"
+    function = make_function(PARALLEL_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out)}})
+    mapping = mappings(FunctionName=function, EventSourceArn=arn, ParallelizationFactor=5,
+                       MaximumBatchingWindowInSeconds=2)
+    wait_enabled(lam, mapping["UUID"])
+    for sk in range(10):
+        put(lambda_dynamodb, table, "p", sk)
+    put(lambda_dynamodb, table, "p", 0, again="yes")  # the same item again: after its first change
+    wait_for(lambda: len(records(out)) == 11, 60)
+    events = invocations(out)
+    assert len(events) > 1
+    overlapping = any(a["started"] < b["ended"] and b["started"] < a["ended"]
+                      for i, a in enumerate(events) for b in events[i + 1:])
+    assert overlapping
+    changes_of_zero = [r for r in records(out) if r["dynamodb"]["Keys"]["sk"]["N"] == "0"]
+    assert [r["eventName"] for r in changes_of_zero] == ["INSERT", "MODIFY"]
