@@ -164,6 +164,30 @@ def test_exhausted_retries_go_to_an_s3_bucket_folder_with_the_payload(lam, lambd
     assert document["payload"]["Records"][0]["dynamodb"]["NewImage"]["note"] == {"S": "poison"}
 
 
+def test_exhausted_retries_go_to_a_kinesis_stream_of_ours(lam, kinesis, lambda_dynamodb, stream_table, recorder,
+                                                          mappings, kinesis_stream):
+    table, arn = stream_table
+    name, destination = kinesis_stream
+    function, out = recorder(FAIL_ON="INSERT")
+    mapping = mappings(FunctionName=function, EventSourceArn=arn, MaximumRetryAttempts=0,
+                       DestinationConfig={"OnFailure": {"Destination": destination}})
+    wait_enabled(lam, mapping["UUID"])
+    put(lambda_dynamodb, table, "p", 1)
+    shard = kinesis.list_shards(StreamName=name)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=name, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+
+    def delivered():
+        return kinesis.get_records(ShardIterator=iterator)["Records"]
+
+    [record] = wait_for(delivered, 60, "the failure record on the Kinesis stream")
+    assert record["PartitionKey"] == mapping["UUID"]
+    failure = json.loads(record["Data"])
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 1
+    assert failure["DDBStreamBatchInfo"]["startSequenceNumber"] == records(out)[0]["dynamodb"]["SequenceNumber"]
+
+
 def test_partial_batch_failures_retry_from_the_first_failed_record(lam, lambda_dynamodb, stream_table, recorder,
                                                                    mappings):
     table, arn = stream_table
