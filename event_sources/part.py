@@ -117,13 +117,13 @@ class EventSources:
         if not mapping["_Enabled"]:
             self._stop_pollers(uuid)
             self.holders[uuid] = MappingHolder(mapping)
-            self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]), "Disabled")
+            self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
             return
         if holder is None or holder.stop.is_set():
             holder = self.holders[uuid] = MappingHolder(mapping)
         holder.update(mapping)
         self._start_pollers(holder)
-        self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]), "Enabled")
+        self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
 
     def _rescan(self) -> None:
         for holder in list(self.holders.values()):
@@ -146,14 +146,11 @@ class EventSources:
         for poller in self.pollers.pop(uuid, {}).values():
             poller.join(30)
 
-    def _report(self, mapping: dict, result: str, state: str | None = None) -> None:
+    def _report(self, mapping: dict, result: str) -> None:
         """The settled state of this revision and the last processing result, for the API to answer."""
         uuid = mapping["UUID"]
-        current = self.lambda_ctx.mappings.statuses.get(uuid, {})
-        status = {"Revision": mapping["_Revision"], "State": state or current.get("State", "Enabled"),
+        status = {"Revision": mapping["_Revision"], "State": "Enabled" if mapping["_Enabled"] else "Disabled",
                   "StateTransitionReason": "User action", "LastProcessingResult": result}
-        if state is None and current.get("Revision") != mapping["_Revision"]:
-            status["State"] = "Enabled" if mapping["_Enabled"] else "Disabled"
         try:
             asyncio.run(self.lambda_ctx.mappings.report(uuid, status))
         except Exception:

@@ -198,22 +198,12 @@ class ShardPoller(threading.Thread):
             if first_at is None and waited:
                 break  # nothing for a while: back to the loop (a tumbling window may be due)
             remaining = IDLE_WAIT_S if first_at is None else max(0.0, window - (time.monotonic() - first_at))
-            self.wait_for_records(min(IDLE_WAIT_S, remaining))
+            if remaining > 0:
+                self.reader.wait_for_more(min(IDLE_WAIT_S, remaining))
             waited = True
         if self.skip_before_ms:
             messages = [m for m in messages if m.timestamp()[1] >= self.skip_before_ms]
         return [Item(m, self.rendered(m)) for m in messages]
-
-    def wait_for_records(self, timeout_s: float) -> None:
-        """Block until the next record arrives (or `timeout_s`), leaving it for the next read."""
-        if timeout_s <= 0:
-            return
-        reader = self.reader
-        arrived = [m for m in reader.consumer.consume(1, timeout=timeout_s)
-                   if m.error() is None and m.offset() >= reader.position]
-        if arrived:
-            reader.synced = True
-            reader.unread(arrived)
 
     def rendered(self, message) -> dict:
         mapping, runtime = self.holder.mapping, self.runtime

@@ -58,7 +58,7 @@ async def create_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
     mapping = {"UUID": uuid, "StartingPosition": req["StartingPosition"], **STREAM_DEFAULTS,
                **{k: req[k] for k in TUNABLE if k in req}, "EventSourceArn": source, "FunctionArn": function_arn,
                "LastModified": now, "LastProcessingResult": "No records processed",
-               "State": "Creating" if req.get("Enabled", True) else "Disabled",
+               "State": "Creating",  # then Enabled or Disabled, once the pollers have it
                "StateTransitionReason": "User action", "EventSourceMappingArn": mapping_arn(ctx, uuid),
                "_Revision": 1, "_CreatedMs": int(now * 1000), "_Enabled": req.get("Enabled", True)}
     mapping.setdefault("DestinationConfig", {"OnFailure": {}})
@@ -165,8 +165,6 @@ def check_tunables(req: dict, kind: str) -> None:
     if age is not None and age != -1 and not 60 <= age <= 604800:
         raise InvalidParameterValueException("MaximumRecordAgeInSeconds must be -1 (infinite) or between 60 and "
                                              "604800.")
-    if req.get("BatchSize", 0) > 10000:
-        raise InvalidParameterValueException("BatchSize must be between 1 and 10000 for the event source.")
     try:
         parse_filters(req.get("FilterCriteria"))
     except InvalidPattern as exc:
