@@ -2,7 +2,11 @@
 follows the mappings the Lambda API keeps (lambda_api/mappings.py), runs a poller thread per shard of
 each enabled mapping, reports each revision's settled state (Enabled, Disabled) and removes deleted
 mappings once their pollers have stopped. Stream shards come from the connector's catalogs; new
-shards (a Kinesis stream resharded) are picked up within a second."""
+shards (a Kinesis stream resharded) are picked up within a second.
+
+Every instance on one Kafka sees every mapping, but runs (and reports on) only the mappings of the
+functions it has: functions live in an instance's data directory, so deployments that share a Kafka
+cluster do not run each other's mappings."""
 
 from __future__ import annotations
 
@@ -117,17 +121,25 @@ class EventSources:
         if not mapping["_Enabled"]:
             self._stop_pollers(uuid)
             self.holders[uuid] = MappingHolder(mapping)
-            self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
+            if self.has_function(mapping):
+                self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
             return
         if holder is None or holder.stop.is_set():
             holder = self.holders[uuid] = MappingHolder(mapping)
         holder.update(mapping)
-        self._start_pollers(holder)
-        self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
+        if self.has_function(mapping):
+            self._start_pollers(holder)
+            self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
+
+    def has_function(self, mapping: dict) -> bool:
+        return self.lambda_ctx.functions.get(mapping["FunctionArn"].rpartition(":")[2]) is not None
 
     def _rescan(self) -> None:
         for holder in list(self.holders.values()):
-            if holder.mapping["_Enabled"] and not holder.stop.is_set():
+            if holder.mapping["_Enabled"] and not holder.stop.is_set() and self.has_function(holder.mapping):
+                if holder.mapping["UUID"] not in self.pollers:  # its function has come since
+                    self._report(holder.mapping, self.results.get(holder.mapping["UUID"],
+                                                                  holder.mapping["LastProcessingResult"]))
                 self._start_pollers(holder)
 
     def _start_pollers(self, holder: MappingHolder) -> None:
