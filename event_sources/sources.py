@@ -53,7 +53,11 @@ def check_source(connector: ConnectorContext, arn: str) -> None:
     except (ResourceNotFoundException, ValidationException):
         stream = None
     if stream is None or (not is_kinesis(arn) and stream["StreamStatus"] == "DISABLED"):
-        raise InvalidParameterValueException(f"Stream not found: {arn}")
+        # Lambda's words for a stream it cannot read (it cannot tell a missing one from a forbidden one)
+        actions = "GetRecords, GetShardIterator, DescribeStream, ListShards, and ListStreams" if is_kinesis(arn) \
+            else "GetRecords, GetShardIterator, DescribeStream, and ListStreams"
+        raise InvalidParameterValueException(f"Cannot access stream {arn}. Please ensure the role can perform the "
+                                             f"{actions} Actions on your stream in IAM.")
 
 
 def shards(connector: ConnectorContext, arn: str) -> list[Shard]:

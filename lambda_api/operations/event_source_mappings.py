@@ -51,7 +51,7 @@ async def create_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
     for existing in list(ctx.mappings.mappings.values()):
         if existing["EventSourceArn"] == source and existing["FunctionArn"] == function_arn:
             raise ResourceConflictException(
-                f"The event source arn ({source}) and function ({function.name}) provided mapping already exists. "
+                f'The event source arn (" {source} ") and function (" {function.name} ") provided mapping already exists. '
                 f"Please update or delete the existing mapping with UUID {existing['UUID']}")
     uuid = str(uuids.uuid4())
     now = time.time()

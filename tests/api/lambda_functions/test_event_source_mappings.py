@@ -94,7 +94,8 @@ def test_model_limits_and_missing_things_get_lambdas_errors(lam, stream_table, r
     with pytest.raises(ClientError) as exc:
         lam.create_event_source_mapping(FunctionName=function, EventSourceArn=arn.replace("stream/2", "stream/1"),
                                         StartingPosition="LATEST")
-    assert error_of(exc)[0] == "InvalidParameterValueException" and "Stream not found" in error_of(exc)[2]
+    code, _, message = error_of(exc)
+    assert code == "InvalidParameterValueException" and message.startswith("Cannot access stream arn:aws:dynamodb:")
     with pytest.raises(ClientError) as exc:
         lam.get_event_source_mapping(UUID="2b2dd2e4-0f8d-4c39-9fc4-1c9b2f29a0f4")
     assert error_of(exc) == ("ResourceNotFoundException", 404, "The resource you requested does not exist.")
@@ -102,7 +103,9 @@ def test_model_limits_and_missing_things_get_lambdas_errors(lam, stream_table, r
     with pytest.raises(ClientError) as exc:
         lam.create_event_source_mapping(FunctionName=function, EventSourceArn=arn, StartingPosition="LATEST")
     code, status, message = error_of(exc)
-    assert (code, status) == ("ResourceConflictException", 409) and existing["UUID"] in message
+    assert (code, status) == ("ResourceConflictException", 409)
+    assert message == (f'The event source arn (" {arn} ") and function (" {function} ") provided mapping already exists. '
+                       f"Please update or delete the existing mapping with UUID {existing['UUID']}")
 
 
 def test_put_item_runs_the_handler_once_with_lambdas_insert_record(lam, lambda_dynamodb, streams, stream_table,
