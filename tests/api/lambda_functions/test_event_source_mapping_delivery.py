@@ -61,6 +61,21 @@ def test_put_record_runs_the_handler_with_lambdas_kinesis_record(lam, kinesis, k
     assert record["eventSourceARN"] == arn and record["invokeIdentityArn"].startswith("arn:aws:iam::")
 
 
+def test_kinesis_filters_match_json_data_and_the_partition_key(lam, kinesis, kinesis_stream, recorder, mappings):
+    name, arn = kinesis_stream
+    function, out = recorder()
+    patterns = [{"data": {"temperature": [{"numeric": [">", 30]}]}}, {"partitionKey": [{"prefix": "alarm-"}]}]
+    mapping = mappings(FunctionName=function, EventSourceArn=arn,
+                       FilterCriteria={"Filters": [{"Pattern": json.dumps(p)} for p in patterns]})
+    wait_enabled(lam, mapping["UUID"])
+    for key, data in [("d", b'{"temperature": 35}'), ("d", b'{"temperature": 20}'), ("alarm-1", b"not json"),
+                      ("d", b"not json either"), ("d", b'{"temperature": 31, "last": true}')]:
+        kinesis.put_record(StreamName=name, PartitionKey=key, Data=data)
+    wait_for(lambda: any(b"last" in base64.b64decode(r["kinesis"]["data"]) for r in records(out)))
+    assert [base64.b64decode(r["kinesis"]["data"]) for r in records(out)] == [
+        b'{"temperature": 35}', b"not json", b'{"temperature": 31, "last": true}']
+
+
 def test_at_timestamp_starts_a_kinesis_mapping_at_the_first_record_since(lam, kinesis, kinesis_stream, recorder,
                                                                          mappings):
     name, arn = kinesis_stream
