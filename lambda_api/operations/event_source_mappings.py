@@ -70,7 +70,7 @@ async def create_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
 
 @SERVICE.operation("GetEventSourceMapping")
 async def get_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
-    return ctx.mappings.described(existing(ctx, req["UUID"]))
+    return ctx.mappings.described(await existing(ctx, req["UUID"]))
 
 
 @SERVICE.operation("ListEventSourceMappings")
@@ -92,7 +92,7 @@ async def list_event_source_mappings(ctx: LambdaContext, req: dict) -> dict:
 
 @SERVICE.operation("UpdateEventSourceMapping")
 async def update_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
-    mapping = dict(existing(ctx, req["UUID"]))
+    mapping = dict(await existing(ctx, req["UUID"]))
     check_not_deleting(mapping)
     kind = source_kind(mapping["EventSourceArn"])
     check_tunables(req, kind)
@@ -109,7 +109,7 @@ async def update_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
 
 @SERVICE.operation("DeleteEventSourceMapping")
 async def delete_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
-    mapping = dict(existing(ctx, req["UUID"]))
+    mapping = dict(await existing(ctx, req["UUID"]))
     check_not_deleting(mapping)
     mapping.update({"State": "Deleting", "_Revision": mapping["_Revision"] + 1, "_Enabled": False,
                     "StateTransitionReason": "User action"})
@@ -117,8 +117,9 @@ async def delete_event_source_mapping(ctx: LambdaContext, req: dict) -> dict:
     return ctx.mappings.described(mapping)
 
 
-def existing(ctx: LambdaContext, uuid: str) -> dict:
-    mapping = ctx.mappings.get(uuid)
+async def existing(ctx: LambdaContext, uuid: str) -> dict:
+    """The mapping; one this instance has not seen yet is looked for in Kafka, off the event loop."""
+    mapping = ctx.mappings.mappings.get(uuid) or await asyncio.to_thread(ctx.mappings.get, uuid)
     if mapping is None:
         raise ResourceNotFoundException(NOT_FOUND)
     return mapping
