@@ -401,10 +401,13 @@ def lambda_parts(args, gate=None) -> list:
 
     loopback = "127.0.0.1" if args.host in ("0.0.0.0", "::", "[::]") else args.host  # a handler cannot call 0.0.0.0
     endpoint = f"{'https' if args.tls_cert else 'http'}://{loopback}:{args.port}"
-    return [CloudWatchLogs(Path(args.data_dir), args.region, args.account_id),
-            LambdaApi(LambdaSettings(Path(args.data_dir), args.region, args.account_id, endpoint),
+    # Absolute: a worker runs in its function's folder, so a relative task root (the default
+    # --data-dir is ./data) would name a folder below it and the handler's module would not be found.
+    data_dir = Path(args.data_dir).absolute()
+    return [CloudWatchLogs(data_dir, args.region, args.account_id),
+            LambdaApi(LambdaSettings(data_dir, args.region, args.account_id, endpoint),
                       **({"role_credentials": gate.role_environment} if gate is not None else {})),
-            EventSources(Path(args.data_dir), args.region)]
+            EventSources(data_dir, args.region)]
 
 
 if __name__ == "__main__":
