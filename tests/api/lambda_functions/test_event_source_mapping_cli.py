@@ -6,7 +6,12 @@ the batch in flight is delivered again."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +83,36 @@ def test_the_guides_pipeline_with_the_cli_survives_a_restart_mid_stream(server, 
     assert sum(n - 1 for n in counts.values()) <= 1  # at most the batch in flight again
     order = [t for t in dict.fromkeys(delivered()) if t.startswith("song-")]
     assert order == titles  # in order per shard
+
+
+ZIP_SHIM = """#!/usr/bin/env python3
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as archive:
+    for path in sys.argv[2:]:
+        archive.write(path)
+"""
+
+
+def readme_block(heading: str) -> str:
+    """The first ```sh block after `heading` in the README."""
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    after = text[text.index(heading):]
+    start = after.index("```sh\n") + len("```sh\n")
+    return after[start:after.index("\n```", start)]
+
+
+def test_the_readmes_trigger_example_runs_as_written(server, tmp_path):
+    script = readme_block("### Triggers: DynamoDB").replace("http://127.0.0.1:8000", server.url)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if shutil.which("zip") is None:  # the example uses Info-ZIP's zip; a stand-in where it is missing
+        (bin_dir / "zip").write_text(ZIP_SHIM)
+        (bin_dir / "zip").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "AWS_CONFIG_FILE": str(tmp_path / "aws-config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "creds"),
+           "AWS_PAGER": ""}
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=180, check=False)
+    assert result.returncode == 0, result.stderr
+    last = json.loads(result.stdout.strip().splitlines()[-1])
+    assert last["event"] == "INSERT" and last["keys"]["SongTitle"] == {"S": "Call Me Today"}
