@@ -6,7 +6,9 @@ typically hundreds of ms (said, not measured).
    a mapping (LATEST, the default BatchSize 100, no batching window) on a NEW_AND_OLD_IMAGES stream; the
    main thread does one PutItem of a new key at a time (raw client) and waits until the handler has
    written it; a sample = handler entry - the moment just before the PutItem request was sent.
-   --samples after --warmup, per round.
+   --samples after --warmup, per round; then --idle-samples writes each after 1.5 s without changes
+   (an idle shard's poller has stopped fetching by then and is woken by the write: the first change
+   after a pause).
 2. Throughput: --records items written with BatchWriteItem (25 a call) into a second stream-enabled
    table before a mapping with BatchSize 100 and TRIM_HORIZON is created on it; a no-op handler (it
    appends its batch's size and entry time to a file, nothing else). records/s = records delivered
@@ -32,6 +34,7 @@ from bench.harness.timing import lat_stats
 SUMMARY = "Lambda triggers: PutItem -> handler entry latency, records/s through a no-op handler (ours only)"
 DEFAULT_ROUNDS = 1
 LATENCY_P50_MS, RECORDS_PER_S = 50.0, 5000.0
+IDLE_PAUSE_S = 1.5
 ROLE = "arn:aws:iam::000000000000:role/bench"
 
 ENTRY_STAMPER = """
@@ -53,6 +56,7 @@ def handler(event, context):
 def add_arguments(p) -> None:
     p.add_argument("--samples", type=int, default=300, help="latency samples per round")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured latency samples first")
+    p.add_argument("--idle-samples", type=int, default=10, help="latency samples each after 1.5 s without writes")
     p.add_argument("--records", type=int, default=50_000, help="items the throughput mapping drains")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the handler")
 
@@ -88,24 +92,28 @@ def wait_lines(path: Path, count: int, timeout_s: float) -> list[str]:
         time.sleep(0.001)
 
 
-def latency(bench, server, args, round_number: int) -> dict:
+def latency(bench, server, args, round_number: int) -> tuple[dict, dict]:
+    """(back to back, after a pause) latency statistics."""
     table = create_table(server, "latency", stream="NEW_AND_OLD_IMAGES")
     out = bench.workdir / f"latency-{round_number}.txt"
     make_mapping(server, "stamp", ENTRY_STAMPER, out, table["LatestStreamArn"], StartingPosition="LATEST")
     raw = server.raw("dynamodb")
-    samples = []
+    busy, idle = [], []
     try:
-        for i in range(args.warmup + args.samples):
+        for i in range(args.warmup + args.samples + args.idle_samples):
+            pause = i >= args.warmup + args.samples
+            if pause:
+                time.sleep(IDLE_PAUSE_S)
             sent = time.time()
             raw.ok("PutItem", {"TableName": "latency", "Item": {"pk": {"S": f"k{i}"}, "v": {"S": "x" * 100}}})
             line = wait_lines(out, i + 1, args.timeout)[i]
             key, entered = line.split()
             assert key == f"k{i}", f"handler saw {key}, expected k{i}"
             if i >= args.warmup:
-                samples.append((float(entered) - sent) * 1000)
+                (idle if pause else busy).append((float(entered) - sent) * 1000)
     finally:
         raw.close()
-    return lat_stats(samples)
+    return lat_stats(busy), lat_stats(idle)
 
 
 def throughput(bench, server, args, round_number: int) -> dict:
@@ -141,16 +149,23 @@ def throughput(bench, server, args, round_number: int) -> dict:
 
 def run(bench, args) -> Report:
     report = Report("Triggers: DynamoDB stream -> Lambda function (event source mappings)")
-    lat_rounds, put_rounds = [], []
+    lat_rounds, idle_rounds, put_rounds = [], [], []
     for round_number in range(1, args.rounds + 1):
         server = start_ours_up(bench, f"ours-{round_number}")  # a fresh server (and data dir) per round
-        lat_rounds.append(latency(bench, server, args, round_number))
+        busy, idle = latency(bench, server, args, round_number)
+        lat_rounds.append(busy)
+        idle_rounds.append(idle)
         put_rounds.append(throughput(bench, server, args, round_number))
         bench.stop_servers()
     lat = report.table(f"PutItem -> handler entry, ms ({args.samples} samples a round, one write at a time)",
                        ["round", "p50", "p90", "p99", "max"])
     for i, s in enumerate(lat_rounds, 1):
         lat.add(i, fmt(s["p50_ms"], 1), fmt(s["p90_ms"], 1), fmt(s["p99_ms"], 1), fmt(s["max_ms"], 1))
+    after_pause = report.table(f"the same, each write after {IDLE_PAUSE_S} s without changes (the shard's poller "
+                               f"parked, woken by the write), ms ({args.idle_samples} samples a round)",
+                               ["round", "p50", "p90", "max"])
+    for i, s in enumerate(idle_rounds, 1):
+        after_pause.add(i, fmt(s["p50_ms"], 1), fmt(s["p90_ms"], 1), fmt(s["max_ms"], 1))
     drain = report.table(f"records/s through a no-op handler, BatchSize 100, {args.records:,} records "
                          "(TRIM_HORIZON)", ["round", "records/s", "batches", "mean batch", "s from create to last"])
     for i, s in enumerate(put_rounds, 1):
@@ -163,5 +178,5 @@ def run(bench, args) -> Report:
                         at_least("records/s through a no-op handler (BatchSize 100)", rate, RECORDS_PER_S)]
     report.notes.append("no peer: Lambda emulators (LocalStack, SAM) run functions in Docker, which is not on this "
                         "machine; AWS's PutItem -> trigger latency is typically hundreds of ms")
-    report.data.update({"latency": lat_rounds, "throughput": put_rounds})
+    report.data.update({"latency": lat_rounds, "latency_after_pause": idle_rounds, "throughput": put_rounds})
     return report
