@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -116,3 +117,29 @@ def test_the_readmes_trigger_example_runs_as_written(server, tmp_path):
     assert result.returncode == 0, result.stderr
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert last["event"] == "INSERT" and last["keys"]["SongTitle"] == {"S": "Call Me Today"}
+
+
+def test_kinesis_put_record_with_the_cli_runs_the_handler_once(server, tmp_path):
+    out = tmp_path / "events.jsonl"
+    aws(server, tmp_path, "kinesis", "create-stream", "--stream-name", "clicks", "--shard-count", "1")
+    aws(server, tmp_path, "kinesis", "wait", "stream-exists", "--stream-name", "clicks")
+    stream_arn = json.loads(aws(server, tmp_path, "kinesis", "describe-stream-summary", "--stream-name",
+                                "clicks").stdout)["StreamDescriptionSummary"]["StreamARN"]
+    (tmp_path / "fn.zip").write_bytes(python_package(SLOW_RECORDER))
+    aws(server, tmp_path, "lambda", "create-function", "--function-name", "click-trigger", "--zip-file",
+        "fileb://fn.zip", "--handler", "app.handler", "--runtime", "python3.12", "--role", ROLE,
+        "--environment", f"Variables={{OUT={out}}}")
+    uuid = json.loads(aws(server, tmp_path, "lambda", "create-event-source-mapping", "--function-name",
+                          "click-trigger", "--event-source-arn", stream_arn, "--starting-position",
+                          "LATEST").stdout)["UUID"]
+    wait_for(lambda: json.loads(aws(server, tmp_path, "lambda", "get-event-source-mapping", "--uuid", uuid).stdout)[
+        "State"] == "Enabled", 60, "the mapping to be Enabled")
+    put = json.loads(aws(server, tmp_path, "kinesis", "put-record", "--stream-name", "clicks", "--partition-key",
+                         "user-1", "--data", "aGVsbG8=").stdout)
+    [record] = wait_for(lambda: records(out), 60)
+    assert record["eventSource"] == "aws:kinesis" and record["eventSourceARN"] == stream_arn
+    assert record["kinesis"]["partitionKey"] == "user-1"
+    assert record["kinesis"]["sequenceNumber"] == put["SequenceNumber"]
+    assert record["eventID"] == f"{put['ShardId']}:{put['SequenceNumber']}"
+    time.sleep(1)
+    assert len(records(out)) == 1  # once
