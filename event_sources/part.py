@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from event_sources.checkpoints import Checkpoints
 from event_sources.destinations import Destinations
 from event_sources.poller import MappingHolder, ShardPoller
-from event_sources.sources import check_source, shards
+from event_sources.sources import check_source, gone, shards
 from kafka_io.client import Kafka
 
 log = logging.getLogger("cdc_bridge.event_sources")
@@ -136,6 +136,10 @@ class EventSources:
 
     def _rescan(self) -> None:
         for holder in list(self.holders.values()):
+            if holder.mapping["UUID"] in self.pollers and gone(self.connector, holder.mapping["EventSourceArn"]):
+                self._stop_pollers(holder.mapping["UUID"])  # before the stream's topics are deleted
+                self.processing_result(holder.mapping["UUID"], "PROBLEM: Stream not found")
+                continue
             if holder.mapping["_Enabled"] and not holder.stop.is_set() and self.has_function(holder.mapping):
                 if holder.mapping["UUID"] not in self.pollers:  # its function has come since
                     self._report(holder.mapping, self.results.get(holder.mapping["UUID"],

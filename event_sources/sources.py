@@ -60,9 +60,18 @@ def check_source(connector: ConnectorContext, arn: str) -> None:
                                              f"{actions} Actions on your stream in IAM.")
 
 
+def gone(connector: ConnectorContext, arn: str) -> bool:
+    """A Kinesis stream being deleted (or deleted): its topics are about to go, and librdkafka crashes
+    when a consumer stays assigned to a topic the embedded broker deletes, so its pollers must stop."""
+    if not is_kinesis(arn):
+        return False
+    stream = find_source(connector, arn)
+    return stream is None or stream.get("StreamStatus") == "DELETING"
+
+
 def shards(connector: ConnectorContext, arn: str) -> list[Shard]:
     stream = find_source(connector, arn)
-    if stream is None:
+    if stream is None or gone(connector, arn):
         return []
     if is_kinesis(arn):
         now = int(time.time() * 1000)

@@ -327,3 +327,20 @@ def test_parallelization_factor_runs_batches_of_one_shard_side_by_side_in_order_
     assert overlapping
     changes_of_zero = [r for r in records(out) if r["dynamodb"]["Keys"]["sk"]["N"] == "0"]
     assert [r["eventName"] for r in changes_of_zero] == ["INSERT", "MODIFY"]
+
+
+def test_deleting_a_kinesis_stream_stops_its_mappings_pollers(lam, kinesis, recorder, mappings, lambda_url):
+    name = unique_name("ks")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    function, out = recorder()
+    mapping = mappings(FunctionName=function, EventSourceArn=arn)
+    wait_enabled(lam, mapping["UUID"])
+    kinesis.put_record(StreamName=name, PartitionKey="k", Data=b"before")
+    wait_for(lambda: records(out))
+    kinesis.delete_stream(StreamName=name)
+    wait_for(lambda: lam.get_event_source_mapping(UUID=mapping["UUID"])["LastProcessingResult"] ==
+             "PROBLEM: Stream not found", 30, "the mapping to see its stream go")
+    time.sleep(4)  # past the grace period: the stream's topics are deleted now
+    assert httpx.get(f"{lambda_url}/health").status_code == 200  # the server lives on
