@@ -470,17 +470,23 @@ def firehose_part(args):
 
 
 def lambda_parts(args, gate=None) -> list:
-    """CloudWatch Logs, then Lambda (its workers log there): only in `up`, where the table service and
-    the streams are on the same port for a function's SDK calls (docs/lambda.md)."""
+    """CloudWatch Logs, then Lambda (its workers log there), then the event source mappings' pollers
+    (they read the connector's streams and run Lambda's functions): only in `up`, where the table
+    service and the streams are on the same port for a function's SDK calls (docs/lambda.md)."""
     from cloudwatch_logs.app import CloudWatchLogs
+    from event_sources.part import EventSources
     from lambda_api.app import LambdaApi
     from lambda_api.settings import Settings as LambdaSettings
 
     loopback = "127.0.0.1" if args.host in ("0.0.0.0", "::", "[::]") else args.host  # a handler cannot call 0.0.0.0
     endpoint = f"{'https' if args.tls_cert else 'http'}://{loopback}:{args.port}"
-    return [CloudWatchLogs(Path(args.data_dir), args.region, args.account_id),
-            LambdaApi(LambdaSettings(Path(args.data_dir), args.region, args.account_id, endpoint),
-                      **({"role_credentials": gate.role_environment} if gate is not None else {}))]
+    # Absolute: a worker runs in its function's folder, so a relative task root (the default
+    # --data-dir is ./data) would name a folder below it and the handler's module would not be found.
+    data_dir = Path(args.data_dir).absolute()
+    return [CloudWatchLogs(data_dir, args.region, args.account_id),
+            LambdaApi(LambdaSettings(data_dir, args.region, args.account_id, endpoint),
+                      **({"role_credentials": gate.role_environment} if gate is not None else {})),
+            EventSources(data_dir, args.region)]
 
 
 if __name__ == "__main__":

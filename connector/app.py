@@ -59,6 +59,7 @@ class Connector:
         kinesis = KinesisCatalog(kafka, producer, on_deleting=deleting, data_dir=self.settings.data_dir)
         kinesis.start()
         self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
+        env["connector"] = self.context  # for the event source mappings' pollers (event_sources/)
 
     def stop(self) -> None:
         if self.context is not None:

@@ -119,6 +119,16 @@ class PartitionReader:
         self.starved = not out and self.records_ahead()
         return self._advance(out)
 
+    def wait_for_more(self, timeout_s: float) -> bool:
+        """Block until a record at or past `position` arrives (at most `timeout_s`) and keep it for
+        the next `read`: a follower at the end of a partition sleeps until there is work."""
+        arrived = [m for m in self.consumer.consume(1, timeout=timeout_s)
+                   if m.error() is None and m.offset() >= self.position]
+        if arrived:
+            self.synced = True
+            self.unread(arrived)
+        return bool(arrived)
+
     def skip_to(self, offset: int) -> None:
         """Move ahead to `offset`: the records before it were served without this reader. Those
         already fetched are dropped now, those still coming as they arrive."""

@@ -11,10 +11,13 @@ from typing import Any, ClassVar
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from kafka_io.client import Kafka
+from kafka_io.producer import RecordProducer
 from lambda_api.authorization import checks
 from lambda_api.context import LambdaContext, no_role_credentials
 from lambda_api.functions import FunctionStore
-from lambda_api.operations import functions, invoke  # noqa: F401  (they register their operations)
+from lambda_api.mappings import MappingStore
+from lambda_api.operations import event_source_mappings, functions, invoke  # noqa: F401  (they register operations)
 from lambda_api.operations.service import SERVICE
 from lambda_api.runner import Runner
 from lambda_api.settings import Settings
@@ -36,14 +39,23 @@ class LambdaApi:
         self.settings = settings
         self.role_credentials = role_credentials  # the gate's: see LambdaContext
         self.context: LambdaContext | None = None
+        self.producer: RecordProducer | None = None  # the mappings' writes
         self.routers = [SERVICE.router(lambda: self.context, API_PREFIXES), self.package_router()]
 
     def start(self, env: dict[str, Any]) -> None:
         store = FunctionStore(self.settings)
         store.load()
         runner = Runner(env["log_store"], self.handler_environment(), self.settings.idle_worker_seconds)
-        self.context = LambdaContext(self.settings, store, runner, self.role_credentials)
+        self.context = LambdaContext(self.settings, store, runner, self.role_credentials,
+                                     mappings=self.mapping_store(env["kafka_bootstrap_servers"]))
         env["lambda"] = self.context  # for parts that run functions (event source mappings)
+
+    def mapping_store(self, bootstrap_servers: str) -> MappingStore:
+        kafka = Kafka(bootstrap_servers)
+        self.producer = RecordProducer(kafka)
+        mappings = MappingStore(kafka, self.producer, self.settings.root / "event-source-mappings.json")
+        mappings.start()
+        return mappings
 
     def handler_environment(self) -> dict[str, str]:
         """What every worker gets so that its SDK calls come back to this server. Any key is accepted
@@ -55,6 +67,8 @@ class LambdaApi:
 
     def stop(self) -> None:
         if self.context is not None:
+            self.context.mappings.stop()
+            self.producer.close()
             self.context.runner.stop()
 
     def health(self) -> dict[str, Any]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
 from lambda_api.errors import ResourceNotFoundException
 from lambda_api.functions import Function, FunctionStore
+from lambda_api.mappings import MappingStore
 from lambda_api.package_links import PackageLinks
 from lambda_api.runner import FunctionSpec, Outcome, Runner
 from lambda_api.settings import Settings
@@ -28,6 +30,10 @@ class LambdaContext:
     # placeholder keys (any key is accepted while the server has no credentials file)
     role_credentials: Callable[[str, str], dict[str, str]] = no_role_credentials
     package_links: PackageLinks = field(default_factory=PackageLinks)  # GetFunction's expiring Code.Location
+    mappings: MappingStore | None = None  # event source mappings, kept in Kafka
+    # the part that runs mappings (event_sources/), once started: `check_source(arn)` refuses a
+    # stream it cannot find with Lambda's error
+    event_sources: Any = None
 
     def spec(self, function: Function) -> FunctionSpec:
         config = function.configuration

@@ -84,3 +84,7 @@ class ResourceNotReadyException(LambdaError):
     status = 502
     kind = "Service"
     message = "The service is starting up"
+
+
+class ResourceInUseException(LambdaError):
+    status = 400

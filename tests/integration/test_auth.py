@@ -412,6 +412,12 @@ def test_lambda_calls_are_signed_and_checked_like_every_other_api(server):
         f"{function_arn} because no identity-based policy allows the lambda:InvokeFunction action", 403)
     code, message, _ = error_of(lambda: client("lambda", url, "guide").list_functions())
     assert code == "AccessDeniedException" and "lambda:ListFunctions on resource: *" in message
+    uuid = "2b2dd2e4-0f8d-4c39-9fc4-1c9b2f29a0f4"
+    code, message, _ = error_of(lambda: client("lambda", url, "guide").get_event_source_mapping(UUID=uuid))
+    assert code == "AccessDeniedException" and \
+        f"lambda:GetEventSourceMapping on resource: arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{uuid}" \
+        in message
+    assert admin.list_event_source_mappings()["EventSourceMappings"] == []
 
 
 def test_a_presigned_url_is_checked_like_a_signed_request(server):

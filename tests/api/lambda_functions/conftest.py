@@ -4,9 +4,11 @@ functions deleted after each test."""
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
-from tests.api.helpers import unique_name
+from tests.api.helpers import create_table, unique_name
 from tests.api.lambda_functions.helpers import ROLE, clients, lambda_server_url, python_package
+from tests.api.lambda_functions.mapping_helpers import RECORDING_HANDLER
 
 
 @pytest.fixture(scope="session")
@@ -54,4 +56,51 @@ def make_function(lam):
         try:
             lam.delete_function(FunctionName=name)
         except lam.exceptions.ResourceNotFoundException:
+            pass
+
+
+# -- event source mappings ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def streams(lambda_url):
+    return clients(lambda_url, "dynamodbstreams")
+
+
+@pytest.fixture
+def stream_table(lambda_dynamodb):
+    """A table keyed (pk, sk) with a NEW_AND_OLD_IMAGES stream: (name, stream ARN)."""
+    name = unique_name("esm")
+    create_table(lambda_dynamodb, name, ("pk", "S"), ("sk", "N"),
+                 StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = lambda_dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    yield name, arn
+    lambda_dynamodb.delete_table(TableName=name)
+
+
+@pytest.fixture
+def recorder(make_function, tmp_path):
+    """A function recording its events in a file: (name, path of the file)."""
+    def make(**variables):
+        out = tmp_path / f"{unique_name('out')}.jsonl"
+        name = make_function(RECORDING_HANDLER, Environment={"Variables": {"OUT": str(out), **variables}}, Timeout=10)
+        return name, out
+    return make
+
+
+@pytest.fixture
+def mappings(lam):
+    """create(**request) -> the mapping, deleted after the test."""
+    made = []
+
+    def create(**request):
+        request.setdefault("StartingPosition", "LATEST")
+        mapping = lam.create_event_source_mapping(**request)
+        made.append(mapping["UUID"])
+        return mapping
+
+    yield create
+    for uuid in made:
+        try:
+            lam.delete_event_source_mapping(UUID=uuid)
+        except ClientError:
             pass

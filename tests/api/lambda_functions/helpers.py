@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import boto3
 from botocore.config import Config
 
-from tests.conftest import CREDENTIALS, REGION, session_up_url
+from tests.conftest import CREDENTIALS, REGION, ServerProcess, session_up_url
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -40,3 +44,14 @@ def error_of(exc) -> tuple[str, int, str]:
     """(code, HTTP status, message) of a pytest.raises(ClientError) result."""
     response = exc.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+def aws(server: ServerProcess, tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"), "AWS_PAGER": ""}
+    result = subprocess.run([str(Path(sys.executable).with_name("aws")), "--endpoint-url", server.url, *args],
+                            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return result

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.api.lambda_functions.helpers import ROLE, clients, python_package
-from tests.conftest import REGION, ServerProcess
+from tests.api.lambda_functions.helpers import ROLE, aws, clients, python_package
+from tests.conftest import ServerProcess
 
 HANDLER = """
 import os
@@ -28,17 +24,6 @@ def server(broker, tmp_path):
     process = ServerProcess("up", tmp_path / "data", "--kafka-bootstrap-servers", broker.bootstrap_servers).start()
     yield process
     process.stop()
-
-
-def aws(server: ServerProcess, tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"), "AWS_PAGER": ""}
-    result = subprocess.run([str(Path(sys.executable).with_name("aws")), "--endpoint-url", server.url, *args],
-                            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
-    if check and result.returncode != 0:
-        raise AssertionError(f"aws {' '.join(args)} failed ({result.returncode}): {result.stderr}")
-    return result
 
 
 def create_with_cli(server, tmp_path, name: str) -> dict:
