@@ -23,7 +23,7 @@ from bench.harness.timing import STOP
 
 BENCH = Path(__file__).resolve().parent.parent
 ROOT = BENCH.parent
-WORKLOADS = ["table", "update", "query", "indexes", "cdc", "streams", "kinesis", "restart", "fuzz", "soak"]
+WORKLOADS = ["table", "update", "query", "indexes", "cdc", "streams", "kinesis", "restart", "fuzz", "soak", "console"]
 BROKERS = ["memory", "kafka"]
 BROKER_LABEL = {"memory": "memory broker (embedded)", "kafka": "Apache Kafka (local JVM broker)"}
 
