@@ -4,6 +4,7 @@ tail and its charts act as that user, with that user's policies; nothing works s
 
 from __future__ import annotations
 
+import re
 import ssl
 import uuid
 
@@ -18,7 +19,7 @@ from tests.integration.test_transport import _start_with_tls, tls_files  # noqa:
 ACCOUNT = "000000000000"
 EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 READ_ONLY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-    "dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive", "dynamodb:Scan", "dynamodb:Query"]}]}
+    "dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:Query"]}]}  # no DescribeTimeToLive
 USERS = {"admin": [EVERYTHING], "reader": [READ_ONLY]}
 TABLE = "Guide"
 DYNAMODB = "DynamoDB_20120810."
@@ -102,6 +103,13 @@ def test_calls_under_the_session_act_as_that_user_with_its_policies(server):
     assert httpx.get(f"{server.url}/metrics", cookies=reader).status_code == 200  # the charts' source
 
 
+def test_lambdas_rest_routes_take_the_session_too(server):
+    assert httpx.get(f"{server.url}/2015-03-31/functions", cookies=signed_in(server.url, "admin")).json() == {
+        "Functions": []}
+    denied = httpx.get(f"{server.url}/2015-03-31/functions", cookies=signed_in(server.url, "reader"))
+    assert denied.status_code == 403 and denied.headers["x-amzn-errortype"].startswith("AccessDeniedException")
+
+
 def test_signing_out_ends_the_session(server):
     admin = signed_in(server.url, "admin")
     assert httpx.delete(f"{server.url}/console/session", cookies=admin).status_code == 200
@@ -159,6 +167,8 @@ def test_signing_in_through_the_form(server, browser_context, page_errors, scree
     form.get_by_label("Access key ID").fill("AKIDREADER")
     form.get_by_label("Secret access key").fill("secret-reader")
     form.get_by_role("button", name="Sign in").click()
+    # DescribeTimeToLive is denied to the reader (or not there yet, before the TTL branch): its row stays
+    page.get_by_role("row", name=TABLE).get_by_text(re.compile("^not (allowed|available)$")).wait_for()
     page.goto(f"{server.url}/console#/items/{TABLE}")
     page.get_by_role("button", name="Create item").click()
     editor = page.locator("dialog.editor")

@@ -16,13 +16,15 @@ export async function listTableNames() {
   return names;
 }
 
-// TTL as DescribeTimeToLive says, or "not available" while this server has no such operation
+// TTL as DescribeTimeToLive says, or "not available" while this server has no such operation (and
+// "not allowed" when the user's policies deny it: the rest of the table is still worth showing)
 export async function ttlStatus(name) {
   try {
     const { TimeToLiveDescription: ttl } = await call("dynamodb", "DescribeTimeToLive", { TableName: name });
     return ttl.TimeToLiveStatus === "DISABLED" ? "Off" : `${ttl.TimeToLiveStatus} (${ttl.AttributeName})`;
   } catch (e) {
     if (e.unavailable) return "not available";
+    if (e.type === "AccessDeniedException") return "not allowed";
     throw e;
   }
 }
