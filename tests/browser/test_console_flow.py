@@ -243,3 +243,107 @@ def test_deleting_a_table_asks_for_its_name(console_url, page, page_errors):
     page.get_by_role("heading", name="Tables").wait_for()
     assert name not in dynamodb.list_tables()["TableNames"]
     assert page_errors == []
+
+
+def test_query_on_an_index_with_a_sort_key_condition_a_filter_and_pages(console_url, page, page_errors):
+    name = f"Orders-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", **client_kwargs(console_url))
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
+                              {"AttributeName": "customer", "AttributeType": "S"},
+                              {"AttributeName": "total", "AttributeType": "N"}],
+        GlobalSecondaryIndexes=[{"IndexName": "by-customer", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "customer", "KeyType": "HASH"},
+                                               {"AttributeName": "total", "KeyType": "RANGE"}]}])
+    for i in range(40):
+        dynamodb.put_item(TableName=name, Item={"id": {"S": f"o{i:02d}"}, "customer": {"S": "ann" if i % 2 else "bob"},
+                                                "total": {"N": str(i)}, "qty": {"N": str(i)},
+                                                "paid": {"BOOL": i % 4 == 1}})
+    page.goto(f"{console_url}/console#/items/{name}")
+    page.get_by_text("25 items returned").wait_for()  # a first Scan page
+    page.get_by_label("Operation").select_option("Query")
+    page.get_by_label("Table or index").select_option("by-customer")
+    page.get_by_label("customer (partition key, S) =").fill("ann")
+    page.get_by_label("total (sort key, N)").select_option("between")
+    page.get_by_label("Value", exact=True).fill("5")
+    page.get_by_label("and", exact=True).fill("35")
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("16 items returned, 16 scanned (page 1)").wait_for()  # odd totals 5..35
+    rows = page.locator("table.items tbody tr")
+    assert rows.first.locator("td").nth(0).inner_text() == "o05"
+
+    page.get_by_role("button", name="Add filter").click()
+    page.get_by_label("Filter attribute name").fill("paid")
+    page.get_by_label("Filter value type").select_option("BOOL")
+    page.get_by_label("Filter value", exact=True).fill("true")
+    page.get_by_label("Page size").select_option("25")
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("8 items returned, 16 scanned (page 1)").wait_for()  # 5, 9, 13, ..., 33
+
+    page.get_by_role("button", name="Add filter").click()  # and a second filter: only those over 20
+    filters = page.locator(".row.filter")
+    filters.nth(1).get_by_label("Filter attribute name").fill("total")
+    filters.nth(1).get_by_label("Filter operator").select_option(">")
+    filters.nth(1).get_by_label("Filter value type").select_option("N")
+    filters.nth(1).get_by_label("Filter value", exact=True).fill("20")
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("ValidationException: Filter Expression can only contain non-primary key attributes: "
+                     "Primary key attribute: total").wait_for()  # the index's sort key: as DynamoDB words it
+    filters.nth(1).get_by_label("Filter attribute name").fill("qty")
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("4 items returned, 16 scanned (page 1)").wait_for()  # 21, 25, 29, 33
+
+    page.get_by_label("Operation").select_option("Scan")
+    page.get_by_label("Table or index").select_option("")
+    for _ in range(2):
+        page.get_by_role("button", name="Remove filter").first.click()
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("25 items returned, 25 scanned (page 1)").wait_for()
+    page.get_by_role("button", name="Next page").click()
+    page.get_by_text("15 items returned, 15 scanned (page 2)").wait_for()
+    assert page.get_by_role("button", name="Next page").is_disabled()
+    page.get_by_role("button", name="Previous page").click()
+    page.get_by_text("(page 1)").wait_for()
+    assert page_errors == []
+
+
+def test_every_control_has_a_label(console_url, page, page_errors):
+    name = f"Labels-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb", **client_kwargs(console_url)).create_table(
+        TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    unlabelled = """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
+        .filter(c => !(c.labels && c.labels.length) && !c.getAttribute('aria-label') && !c.textContent.trim())
+        .map(c => c.outerHTML)"""
+    for route in ("tables", "create", f"items/{name}", f"streams/{name}", "kinesis", "triggers", "charts"):
+        page.goto(f"{console_url}/console#/{route}")
+        page.wait_for_load_state("networkidle")
+        page.locator("#page-title").wait_for()
+        if route == "create":
+            page.get_by_role("button", name="Add global index").click()
+            page.get_by_role("button", name="Add local index").click()
+        if route.startswith("items/"):
+            page.get_by_role("button", name="Add filter").click()
+        assert page.evaluate(unlabelled) == [], route
+    page.keyboard.press("Tab")  # the skip link comes first, and goes to the content
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page_errors == []
+
+
+def test_plain_json_and_dynamodb_json_convert_both_ways(console_url, page):
+    page.goto(f"{console_url}/console")
+    converted = page.evaluate("""async () => {
+        const m = await import('/console/static/ddbjson.js');
+        const item = {id: {S: 'a'}, n: {N: '1.5'}, ok: {BOOL: true}, none: {NULL: true},
+                      list: {L: [{S: 'x'}, {N: '2'}]}, map: {M: {deep: {S: 'y'}}}};
+        return [m.plainItem(item), m.itemFromPlain(m.plainItem(item)), m.hasLossyTypes(item),
+                m.hasLossyTypes({s: {SS: ['a']}}), m.plainItem({s: {NS: ['1', '2']}})];
+    }""")
+    plain, back, lossy, lossy_set, numbers = converted
+    assert plain == {"id": "a", "n": 1.5, "ok": True, "none": None, "list": ["x", 2], "map": {"deep": "y"}}
+    assert back == {"id": {"S": "a"}, "n": {"N": "1.5"}, "ok": {"BOOL": True}, "none": {"NULL": True},
+                    "list": {"L": [{"S": "x"}, {"N": "2"}]}, "map": {"M": {"deep": {"S": "y"}}}}
+    assert (lossy, lossy_set, numbers) == (False, True, {"s": [1, 2]})
