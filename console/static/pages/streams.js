@@ -105,7 +105,10 @@ class Tail {
       this.stop();
     });
     this.source.addEventListener("error", () => {
-      if (this.source && this.source.readyState === EventSource.CONNECTING) this.line.show("Reconnecting…", "warning");
+      // EventSource would reconnect from the same start and show events twice: stop and say so instead
+      if (!this.source) return;
+      this.stop();
+      this.line.show("Disconnected from the server. Restart to follow the stream again.", "error");
     });
   }
 
