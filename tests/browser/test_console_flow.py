@@ -5,9 +5,11 @@ delete it (REMOVE); every page visited and screenshotted, at desktop and phone w
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import boto3
+import httpx
 import pytest
 
 from tests.browser.conftest import watch
@@ -347,3 +349,29 @@ def test_plain_json_and_dynamodb_json_convert_both_ways(console_url, page):
     assert back == {"id": {"S": "a"}, "n": {"N": "1.5"}, "ok": {"BOOL": True}, "none": {"NULL": True},
                     "list": {"L": [{"S": "x"}, {"N": "2"}]}, "map": {"M": {"deep": {"S": "y"}}}}
     assert (lossy, lossy_set, numbers) == (False, True, {"s": [1, 2]})
+
+
+def get_records_calls(url: str) -> int:
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(int(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith('cdc_bridge_requests_total{operation="DynamoDBStreams_20120810.GetRecords"}'))
+
+
+def test_the_tail_stops_reading_when_its_page_goes_and_metrics_count_the_calls(console_url):
+    name = f"Gone-{uuid.uuid4().hex[:8]}"
+    dynamodb = boto3.client("dynamodb", **client_kwargs(console_url))
+    arn = dynamodb.create_table(
+        TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})["TableDescription"]["LatestStreamArn"]
+    with httpx.stream("GET", f"{console_url}/console/tail", params={"streamArn": arn}, timeout=30) as response:
+        assert next(response.iter_lines()) == "event: shards"
+        time.sleep(1.0)
+    polled = get_records_calls(console_url)
+    assert polled > 0  # the tail read through the Streams API, and /metrics counted it
+    time.sleep(2.0)  # a leaked tail would poll 4 shards 5 times a second
+    assert get_records_calls(console_url) == polled
+    for _ in range(2):
+        dynamodb.describe_table(TableName=name)
+    assert 'cdc_bridge_requests_total{operation="DynamoDB_20120810.DescribeTable"}' in httpx.get(
+        f"{console_url}/metrics").text
