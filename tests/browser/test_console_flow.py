@@ -18,6 +18,8 @@ from tests.conftest import client_kwargs, session_up_url
 # How long the tail's events are waited for: far over the second the issue promises (`python -m bench
 # console` measures that, p99 ~0.3 s) since a loaded 2-core machine can stall a browser for seconds.
 EVENT_WAIT_MS = 15_000
+# A page has its content once no status line or placeholder says it is still at work ("Loading tables…")
+LOADED = "() => ![...document.querySelectorAll('main .status, main p')].some(e => e.textContent.endsWith('…'))"
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +141,7 @@ def test_live_tail_filters_pause_and_trim_horizon(console_url, browser_context, 
     page.get_by_role("button", name="Restart").click()
     page.get_by_text("from TRIM_HORIZON", exact=False).last.wait_for()
     events = page.locator("li.event")
-    page.wait_for_function("document.querySelectorAll('li.event').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('li.event').length === 3")
 
     page.get_by_label("REMOVE").uncheck()
     assert page.locator("li.event:visible").count() == 2
@@ -194,7 +196,7 @@ def test_every_page_renders_at_desktop_and_phone_width_in_both_themes(console_ur
                 page.goto(f"{console_url}/console#/{route}")
                 page.reload()
                 page.locator("#page-title").wait_for()
-                page.wait_for_load_state("networkidle")
+                page.wait_for_function(LOADED)
                 overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert overflow <= 0, f"{route} at {width}px scrolls sideways by {overflow}px"
                 page.screenshot(path=screenshots / f"{route}-{width}-{theme}.png", full_page=True)
@@ -322,8 +324,8 @@ def test_every_control_has_a_label(console_url, page, page_errors):
         .map(c => c.outerHTML)"""
     for route in ("tables", "create", f"items/{name}", f"streams/{name}", "kinesis", "triggers", "charts"):
         page.goto(f"{console_url}/console#/{route}")
-        page.wait_for_load_state("networkidle")
         page.locator("#page-title").wait_for()
+        page.wait_for_function(LOADED)
         if route == "create":
             page.get_by_role("button", name="Add global index").click()
             page.get_by_role("button", name="Add local index").click()
