@@ -45,6 +45,23 @@ class Console:
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)
+        self.page_routes(router)
+        self.session_routes(router)
+
+        @router.get("/console/tail")
+        async def live_tail(request: Request, streamArn: str = "", start: str = "LATEST") -> Response:  # noqa: N803
+            if start not in START_POSITIONS:
+                return json({"__type": "ValidationException",
+                             "message": f"start must be one of {', '.join(START_POSITIONS)}"}, 400)
+            events = tail(request.app.state.aws_json, request.scope, streamArn, start)
+            return StreamingResponse(events, media_type="text/event-stream",
+                                     headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+        return router
+
+    @staticmethod
+    def page_routes(router: APIRouter) -> None:
+        """`GET /` (a link here), the console's page and its static files."""
 
         @router.get("/")
         async def home() -> Response:
@@ -62,6 +79,9 @@ class Console:
                 return Response(status_code=404)
             return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=SECURITY_HEADERS)
 
+    def session_routes(self, router: APIRouter) -> None:
+        """Who is signed in, sign in, sign out (`/console/session`)."""
+
         @router.get("/console/session")
         async def who(request: Request) -> Response:
             session = self.gate.sessions.session(cookie_token(request.scope["headers"]))
@@ -78,17 +98,6 @@ class Console:
             response = json({"user": None})
             response.delete_cookie(COOKIE, path="/")
             return response
-
-        @router.get("/console/tail")
-        async def live_tail(request: Request, streamArn: str = "", start: str = "LATEST") -> Response:  # noqa: N803
-            if start not in START_POSITIONS:
-                return json({"__type": "ValidationException",
-                             "message": f"start must be one of {', '.join(START_POSITIONS)}"}, 400)
-            events = tail(request.app.state.aws_json, request.scope, streamArn, start)
-            return StreamingResponse(events, media_type="text/event-stream",
-                                     headers={"cache-control": "no-store", "x-accel-buffering": "no"})
-
-        return router
 
     async def sign_in(self, request: Request) -> Response:
         """A key of the credentials file and its secret, checked here, become an HttpOnly cookie."""

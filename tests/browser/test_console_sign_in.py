@@ -150,8 +150,10 @@ def test_signing_in_through_the_form(server, browser_context, page_errors, scree
     form.get_by_label("Access key ID").fill("AKIDADMIN")
     form.get_by_label("Secret access key").fill("wrong")
     form.get_by_role("button", name="Sign in").click()
-    assert form.get_by_role("alert").inner_text() == (
-        "UnrecognizedClientException: The security token included in the request is invalid.")
+    refusal = "UnrecognizedClientException: The security token included in the request is invalid."
+    alert = form.get_by_role("alert").filter(has_text=refusal)  # the alert line is there, empty, before
+    alert.wait_for()
+    assert alert.inner_text() == refusal
     page.screenshot(path=screenshots / "sign-in.png")
     form.get_by_label("Secret access key").fill("secret-admin")
     form.get_by_role("button", name="Sign in").click()
