@@ -18,6 +18,7 @@ from aws_json import iam, sigv4
 from aws_json.credentials import Credentials, Principal
 from aws_json.errors import AccessDeniedException
 from aws_json.protocol import Service
+from aws_json.sessions import Sessions, cookie_token
 
 
 # What --http-basic-auth guards: /metrics and the schema registry's routes (their clients cannot
@@ -39,10 +40,13 @@ class Gate:
         self.region = region
         self.account_id = account_id
         self.basic_auth = basic_auth and credentials is not None
+        self.sessions = Sessions(credentials)  # the web console's signed-in users (aws_json.sessions)
 
-    def admits_basic(self, path: str, authorization: str) -> bool:
+    def admits_basic(self, path: str, authorization: str, cookie_session: str | None = None) -> bool:
         if not self.basic_auth or not path.startswith(BASIC_AUTH_PREFIXES):
             return True
+        if not authorization and self.sessions.session(cookie_session) is not None:
+            return True  # the console's charts read /metrics under its session
         scheme, _, encoded = authorization.partition(" ")
         try:
             access_key_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
@@ -68,6 +72,12 @@ class Gate:
     def authenticate(self, request: sigv4.Request, service: Service) -> Principal | None:
         if self.credentials is None:
             return None
+        if request.header(b"authorization") is None and b"X-Amz-Algorithm=" not in request.query_string:
+            # The console's requests: its session cookie stands for a user (SameSite=Strict, and the
+            # browser guard checks their Origin); a signature, when there is one, always wins.
+            session = self.sessions.session(cookie_token(request.headers))
+            if session is not None:
+                return session.principal
         return sigv4.verify(request, self.credentials, self.region, service.signing_name, time.time()).principal
 
     def authorize(self, principal: Principal | None, service: Service, context: Any, operation: str, req: dict,

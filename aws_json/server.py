@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 import time
+from collections import Counter
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from aws_json import errors, sigv4
 from aws_json.auth import TAGGING, Gate
 from aws_json.limits import read_body
 from aws_json.protocol import Service, error_body
+from aws_json.sessions import cookie_token
 
 log = logging.getLogger("cdc_bridge.server")
 
@@ -82,12 +84,15 @@ def create_app(parts: list[Part], gate: Gate | None = None) -> AwsJsonApp:
         for state in states:
             if state.state == "ready" and hasattr(state.part, "metrics"):
                 lines += [f"{name} {value}" for name, value in state.part.metrics().items()]
+        calls = app.state.aws_json.calls if app.state.aws_json else {}
+        lines += [f'cdc_bridge_requests_total{{operation="{target}"}} {n}' for target, n in sorted(calls.items())]
         return Response("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
     for state in states:  # HTTP routes beyond POST /, e.g. the schema registry
         for router in getattr(state.part, "routers", ()):
             app.include_router(router)
     app.state.parts = states
+    app.state.aws_json = None  # the AwsJsonApp below: the console's live tail calls the APIs through it
     app.state.gate = gate = gate or Gate(None, "")  # REST routes (Lambda) check calls through it too
     return AwsJsonApp(app, routes, gate)
 
@@ -102,6 +107,8 @@ class AwsJsonApp:
         self.state = app.state
         self.routes = routes
         self.gate = gate
+        self.calls: Counter[str] = Counter()  # valid calls per X-Amz-Target: /metrics, the console's charts
+        app.state.aws_json = self
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/":
@@ -110,7 +117,8 @@ class AwsJsonApp:
             await send({"type": "http.response.start", "status": status, "headers": [
                 (b"content-type", content_type.encode()), (b"content-length", str(len(payload)).encode())]})
             await send({"type": "http.response.body", "body": payload})
-        elif scope["type"] == "http" and not self.gate.admits_basic(scope["path"], _header(scope, b"authorization")):
+        elif scope["type"] == "http" and not self.gate.admits_basic(scope["path"], _header(scope, b"authorization"),
+                                                                      cookie_token(scope["headers"])):
             # /metrics and the schema registry: their clients cannot sign, they send HTTP basic auth
             await send({"type": "http.response.start", "status": 401, "headers": [
                 (b"www-authenticate", b'Basic realm="cdc-bridge"'), (b"content-length", b"0")]})
@@ -130,6 +138,7 @@ class AwsJsonApp:
                 raise service.errors.ServiceUnavailable()
             principal = self.gate.authenticate(signed_request(scope, body), service) if self.gate.enabled else None
             handler, req = service.request(operation, body)
+            self.calls[target] += 1
             if principal is not None or operation in TAGGING:
                 client = (scope or {}).get("client") or (None,)
                 self.gate.authorize(principal, service, state.part.context, operation, req, client[0],

@@ -407,6 +407,7 @@ def early_broker(args):
 
 def parts_of(args, broker=None, gate=None) -> list:
     """What each command runs: `up` all parts, the others one each."""
+    from aws_json.auth import Gate
     from cdc_bridge.parts import BrokerPart
     from connector.app import Connector
     from connector.settings import Settings as ConnectorSettings
@@ -446,8 +447,10 @@ def parts_of(args, broker=None, gate=None) -> list:
             kinesis_grace_s=float(args.kinesis_grace_seconds),
         )))
     if args.command == "up":
+        from console.app import Console
+
         parts.append(firehose_part(args))
-        parts += lambda_parts(args, gate)
+        parts += [*lambda_parts(args, gate), Console(gate or Gate(None, args.region))]
     return parts
 
 

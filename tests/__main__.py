@@ -8,6 +8,9 @@ Two pytest runs, each in a subprocess of its own:
    whenever Java >= 17 is there and Kafka's jars are cached or Maven can fetch them (the suite
    fetches them itself); otherwise that run is skipped, saying why.
 
+The console's browser tests (tests/browser) are part of the first run whenever a Chromium is found;
+otherwise they are skipped, and the summary says how to install one.
+
 Then a summary: which broker runs ran, which were skipped and why, each run's counts and time,
 and a closing line `N passed, N failed[, N skipped]` over both runs. The exit code is non-zero
 when either run failed (pytest's exit 5, "no tests collected", is not a failure).
@@ -78,6 +81,17 @@ def kafka_unavailable() -> str | None:
     return apache_kafka_unavailable()
 
 
+def browser_tests_note() -> str:
+    """The summary's line on the console's browser tests: run, or skipped and how to install Chromium."""
+    sys.path.insert(0, str(ROOT))
+    from tests.browser.chromium import find_chromium, unavailable
+
+    problem = unavailable()
+    if problem:
+        return f"browser tests (tests/browser, the web console): SKIPPED, {problem}"
+    return f"browser tests (tests/browser, the web console): run in the memory broker run, with {find_chromium()}"
+
+
 def junit_counts(path: Path) -> dict[str, int] | None:
     try:
         root = ET.parse(path).getroot()
@@ -142,6 +156,8 @@ def main(argv: list[str]) -> int:
         print(f"{run.name}: {verdict} (pytest exit {run.exit_code}), {plain(run.counts)}, in {run.seconds:.0f} s")
         for key in total:
             total[key] += run.counts[key]
+    if runs[0].skipped_because is None:
+        print(browser_tests_note())
     print(plain(total), flush=True)
     return 1 if any(run.failed for run in runs) else 0
 

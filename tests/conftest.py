@@ -40,6 +40,8 @@ def pytest_addoption(parser):
     parser.addoption("--broker", choices=CHOICES, default=None,
                      help="the broker the tests run against: memory (the embedded broker, default), kafka (Apache "
                           "Kafka, started once per session) or auto [env: CDC_BRIDGE_TEST_BROKER]")
+    parser.addoption("--console-screenshots", default=None, metavar="DIR",
+                     help="where the console's browser tests save their screenshots (default: each test's tmp path)")
 
 
 def suite_broker_choice(config) -> str:

@@ -24,7 +24,7 @@ from bench.harness.timing import STOP
 BENCH = Path(__file__).resolve().parent.parent
 ROOT = BENCH.parent
 WORKLOADS = ["table", "update", "transactions", "query", "indexes", "ttl", "cdc", "streams", "kinesis", "restart", "fuzz",
-             "soak", "throttle", "firehose", "triggers"]
+             "soak", "throttle", "firehose", "triggers", "console"]
 BROKERS = ["memory", "kafka"]
 BROKER_LABEL = {"memory": "memory broker (embedded)", "kafka": "Apache Kafka (local JVM broker)"}
 
