@@ -98,12 +98,7 @@ def parse_presigned(query: dict[str, str]) -> Authorization:
     if missing:
         raise IncompleteSignatureException(
             "AWS query-string parameters must include " + ", ".join(f"'{name}'" for name in missing) + ".")
-    access_key_id, *scope = query["X-Amz-Credential"].split("/")
-    if len(scope) != 4 or not access_key_id:
-        raise IncompleteSignatureException(
-            f"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-            f"got '{query['X-Amz-Credential']}'")
-    return Authorization(access_key_id, scope, query["X-Amz-SignedHeaders"].split(";"), query["X-Amz-Signature"])
+    return authorization(query["X-Amz-Credential"], query["X-Amz-SignedHeaders"], query["X-Amz-Signature"])
 
 
 def check_presigned_time(query: dict[str, str], now: float) -> str:
@@ -139,12 +134,17 @@ def parse_authorization(header: str, request: Request) -> Authorization:
         missing.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
     if missing:
         raise IncompleteSignatureException(" ".join(missing) + f" Authorization={header}")
-    access_key_id, *scope = fields["Credential"].split("/")
+    return authorization(fields["Credential"], fields["SignedHeaders"], fields["Signature"])
+
+
+def authorization(credential: str, signed_headers: str, signature: str) -> Authorization:
+    """The signature's fields (from the header or a presigned query), its credential checked."""
+    access_key_id, *scope = credential.split("/")
     if len(scope) != 4 or not access_key_id:
         raise IncompleteSignatureException(
             f"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-            f"got '{fields['Credential']}'")
-    return Authorization(access_key_id, scope, fields["SignedHeaders"].split(";"), fields["Signature"])
+            f"got '{credential}'")
+    return Authorization(access_key_id, scope, signed_headers.split(";"), signature)
 
 
 def check_time(amz_date: str | None, date: str | None, now: float, within_skew: bool = True) -> str:

@@ -63,7 +63,7 @@ class Connector:
 
     def stop(self) -> None:
         if self.context is not None:
-            for task in list(self.context.tasks):
+            for task in list(self.context.work.tasks):
                 with contextlib.suppress(RuntimeError):  # the loop has closed
                     task.get_loop().call_soon_threadsafe(task.cancel)
             self.context.catalog.stop()

@@ -89,12 +89,12 @@ class FirehosePart:
                     await streams.finish_deleting(ctx, stream)
 
         asyncio.run(finish())
-        ctx.locks.clear()
+        ctx.work.locks.clear()
 
     def stop(self) -> None:
         if self.context is None:
             return
-        for task in list(self.context.tasks):
+        for task in list(self.context.work.tasks):
             with contextlib.suppress(RuntimeError):
                 task.get_loop().call_soon_threadsafe(task.cancel)
         self.context.deliveries.close()

@@ -59,7 +59,7 @@ async def change_retention(ctx: ConnectorContext, req: dict, increase: bool) -> 
             f"Maximum allowed retention period is {MAX_RETENTION_HOURS} hours. Requested retention period "
             f"({hours} hours) is too long."
         )
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await stream_named(ctx, name)
         current = stream["RetentionPeriodHours"]
         if increase and hours < current:
@@ -87,7 +87,7 @@ async def change_retention(ctx: ConnectorContext, req: dict, increase: bool) -> 
 async def add_tags(ctx: ConnectorContext, req: dict) -> dict:
     name, tags = stream_name(ctx, req), req["Tags"]
     check_tags(ctx, name, tags, "add tags to")
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await stream_named(ctx, name)
         merged = {**stream["Tags"], **tags}
         if len(merged) > MAX_TAGS:
@@ -103,7 +103,7 @@ async def add_tags(ctx: ConnectorContext, req: dict) -> dict:
 async def remove_tags(ctx: ConnectorContext, req: dict) -> dict:
     name, keys = stream_name(ctx, req), req["TagKeys"]
     check_tags(ctx, name, keys, "remove tags from")
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await stream_named(ctx, name)
         await ctx.kinesis.publish({**stream, "Tags": {k: v for k, v in stream["Tags"].items() if k not in keys}})
     return {}
@@ -124,7 +124,7 @@ async def list_tags(ctx: ConnectorContext, req: dict) -> dict:
 @SERVICE.operation("UpdateShardCount")
 async def update_shard_count(ctx: ConnectorContext, req: dict) -> dict:
     name, target = stream_name(ctx, req), req["TargetShardCount"]
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await stream_named(ctx, name)
         require_active(ctx, stream)
         if stream["StreamModeDetails"]["StreamMode"] == "ON_DEMAND":
@@ -134,7 +134,7 @@ async def update_shard_count(ctx: ConnectorContext, req: dict) -> dict:
         if target != current:
             stream = await open_generation(ctx, stream, target)
     if target != current:
-        ctx.spawn(close_generation(ctx, name, stream["Generations"][-2]["Number"]))
+        ctx.work.spawn(close_generation(ctx, name, stream["Generations"][-2]["Number"]))
     return {"StreamName": name, "CurrentShardCount": current, "TargetShardCount": target, "StreamARN": stream["StreamARN"]}
 
 
@@ -195,7 +195,7 @@ async def close_generation(ctx: ConnectorContext, name: str, number: int) -> Non
     [closing] = [g for g in stream["Generations"] if g["Number"] == number]
     offsets = ctx.shards.offsets
     ends = await asyncio.to_thread(lambda: [offsets.end(closing["Topic"], p) for p in range(closing["Shards"])])
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = ctx.kinesis.get(name)
         if stream is None or stream["StreamStatus"] == "DELETING":
             return

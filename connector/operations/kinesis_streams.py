@@ -57,7 +57,7 @@ async def create_stream(ctx: ConnectorContext, req: dict) -> dict:
         count = ON_DEMAND_SHARDS
     tags = req.get("Tags", {})
     check_tags(ctx, name, tags, "add tags to")
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         await asyncio.to_thread(ctx.kinesis.sync)
         if ctx.kinesis.get(name) is not None:
             raise E.ResourceInUseException(f"Stream {name} under account {ctx.settings.account_id} already exists.")
@@ -83,14 +83,14 @@ async def create_stream(ctx: ConnectorContext, req: dict) -> dict:
             "ShardCountUpdates": [],
         }
         await ctx.kinesis.publish(stream)
-    ctx.spawn(finish_create(ctx, stream))
+    ctx.work.spawn(finish_create(ctx, stream))
     return {}
 
 
 async def finish_create(ctx: ConnectorContext, created: dict) -> None:
     generation = created["Generations"][0]
     await asyncio.to_thread(ctx.shards.kafka.ensure_topic, generation["Topic"], generation["Shards"], topic_config(created))
-    async with ctx.lock(created["StreamName"]):
+    async with ctx.work.lock(created["StreamName"]):
         stream = ctx.kinesis.get(created["StreamName"])
         if stream is not None and stream["StreamStatus"] == "CREATING" and stream["Generations"][0]["Topic"] == generation["Topic"]:
             await ctx.kinesis.publish({**stream, "StreamStatus": "ACTIVE"})
@@ -100,13 +100,13 @@ async def finish_create(ctx: ConnectorContext, created: dict) -> None:
 async def delete_stream(ctx: ConnectorContext, req: dict) -> dict:
     # EnforceConsumerDeletion: there are no enhanced fan-out consumers here to enforce it on.
     name = stream_name(ctx, req)
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await stream_named(ctx, name)
         if stream["StreamStatus"] == "DELETING":
             return {}
         stream = {**stream, "StreamStatus": "DELETING"}
         await ctx.kinesis.publish(stream)
-    ctx.spawn(finish_delete(ctx, stream))
+    ctx.work.spawn(finish_delete(ctx, stream))
     return {}
 
 
@@ -116,7 +116,7 @@ async def finish_delete(ctx: ConnectorContext, deleting: dict) -> None:
     topics = [g["Topic"] for g in deleting["Generations"]]
     await asyncio.to_thread(ctx.shards.kafka.delete_topics, topics)
     name = deleting["StreamName"]
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = ctx.kinesis.get(name)
         if stream is not None and stream["StreamStatus"] == "DELETING":
             next_generation = stream["Generations"][-1]["Number"] + 1

@@ -25,7 +25,7 @@ DEFAULT_LIST_LIMIT = 10
 @SERVICE.operation("CreateDeliveryStream")
 async def create_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
     name = req["DeliveryStreamName"]
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         if ctx.catalog.get(name) is not None or await asyncio.to_thread(_known_after_sync, ctx, name):
             raise Firehose.ResourceInUseException(
                 f"Firehose stream {name} under account {ctx.settings.account_id} already exists.")
@@ -39,7 +39,7 @@ async def create_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
             await check_source(ctx, source["KinesisStreamARN"])
         stream = config.new_stream(req, ctx.settings.region, ctx.settings.account_id, int(time.time() * 1000), source)
         await ctx.catalog.publish(name, stream)
-    ctx.spawn(activate(ctx, stream))
+    ctx.work.spawn(activate(ctx, stream))
     return {"DeliveryStreamARN": stream["DeliveryStreamARN"]}
 
 
@@ -74,7 +74,7 @@ async def activate(ctx: FirehoseContext, stream: dict) -> None:
         status = {"DeliveryStreamStatus": "CREATING_FAILED",
                   "FailureDescription": {"Type": "UNKNOWN_ERROR", "Details": str(exc)}}
     name = stream["DeliveryStreamName"]
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         current = ctx.catalog.get(name)
         same = current is not None and current["Group"] == stream["Group"]
         if same and current["DeliveryStreamStatus"] == "CREATING":
@@ -103,7 +103,7 @@ async def list_delivery_streams(ctx: FirehoseContext, req: dict) -> dict:
 @SERVICE.operation("DeleteDeliveryStream")
 async def delete_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
     name = req["DeliveryStreamName"]
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await find_stream(ctx, name)
         if stream["DeliveryStreamStatus"] == "CREATING":
             raise Firehose.ResourceInUseException(
@@ -113,7 +113,7 @@ async def delete_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
             return {}
         stream = {**stream, "DeliveryStreamStatus": "DELETING"}
         await ctx.catalog.publish(name, stream)
-    ctx.spawn(finish_deleting(ctx, stream))
+    ctx.work.spawn(finish_deleting(ctx, stream))
     return {}
 
 
@@ -123,7 +123,7 @@ async def finish_deleting(ctx: FirehoseContext, stream: dict) -> None:
     await asyncio.to_thread(ctx.deliveries.stop, name)
     if "Topic" in stream:
         await asyncio.to_thread(ctx.kafka.delete_topics, [stream["Topic"]])
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         current = ctx.catalog.get(name)
         if current is not None and current["Group"] == stream["Group"]:
             await ctx.catalog.publish(name, None)

@@ -29,7 +29,7 @@ def require_active(ctx: FirehoseContext, stream: dict) -> None:
 async def tag_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
     name = req["DeliveryStreamName"]
     check_tags(req["Tags"])
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await find_stream(ctx, name)
         require_active(ctx, stream)
         merged = {t["Key"]: t.get("Value", "") for t in stream["Tags"]}
@@ -44,7 +44,7 @@ async def tag_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
 @SERVICE.operation("UntagDeliveryStream")
 async def untag_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
     name, keys = req["DeliveryStreamName"], set(req["TagKeys"])
-    async with ctx.lock(name):
+    async with ctx.work.lock(name):
         stream = await find_stream(ctx, name)
         require_active(ctx, stream)
         await ctx.catalog.publish(name, {**stream, "Tags": [t for t in stream["Tags"] if t["Key"] not in keys]})

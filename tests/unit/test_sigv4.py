@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials as BotoCredentials
 
@@ -31,23 +33,25 @@ def signed(key="AKIDALICE", secret="alice-secret", token=None, body=b'{"TableNam
     request = AWSRequest("POST", url, data=body, headers={
         "X-Amz-Target": "DynamoDB_20120810.DescribeTable", "Content-Type": "application/x-amz-json-1.0",
         **(headers or {})})
-    signer = SigV4Auth(BotoCredentials(key, secret, token), service, region)
-    if when is not None:  # botocore signs with the current time; freeze another one
-        import datetime as dt
-        from unittest import mock
-        frozen = dt.datetime.fromtimestamp(when, dt.UTC).replace(tzinfo=None)
-        with mock.patch("botocore.auth.datetime.datetime") as clock:
-            clock.utcnow.return_value = frozen
-            clock.now.return_value = frozen
-            clock.strptime = dt.datetime.strptime
-            signer.add_auth(request)
-    else:
-        signer.add_auth(request)
+    sign_at(SigV4Auth(BotoCredentials(key, secret, token), service, region), request, when)
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
     return Request("POST", (parts.path or "/").encode(), parts.query.encode(),
                    [(k.lower().encode(), v.encode() if isinstance(v, str) else v) for k, v in prepared.headers.items()]
                    + [(b"host", parts.netloc.encode())], prepared.body or b"")
+
+
+def sign_at(signer, request: AWSRequest, when: float | None) -> None:
+    """botocore signs with the current time; `when` freezes another one."""
+    if when is None:
+        signer.add_auth(request)
+        return
+    frozen = dt.datetime.fromtimestamp(when, dt.UTC).replace(tzinfo=None)
+    with mock.patch("botocore.auth.datetime.datetime") as clock:
+        clock.utcnow.return_value = frozen
+        clock.now.return_value = frozen
+        clock.strptime = dt.datetime.strptime
+        signer.add_auth(request)
 
 
 def check(request: Request, now: float | None = None, service="dynamodb"):
@@ -147,20 +151,8 @@ def test_a_role_session_signs_as_the_assumed_role_and_is_renewed_before_it_ends(
 def presigned(expires=300, key="AKIDALICE", secret="alice-secret", token=None, when: float | None = None,
               url="http://127.0.0.1:8000/2015-03-31/functions/?MaxItems=5") -> Request:
     """A GET presigned by botocore's SigV4QueryAuth (what `generate_presigned_url` uses)."""
-    from botocore.auth import SigV4QueryAuth
     request = AWSRequest("GET", url)
-    signer = SigV4QueryAuth(BotoCredentials(key, secret, token), "lambda", "us-east-1", expires=expires)
-    if when is not None:
-        import datetime as dt
-        from unittest import mock
-        frozen = dt.datetime.fromtimestamp(when, dt.UTC).replace(tzinfo=None)
-        with mock.patch("botocore.auth.datetime.datetime") as clock:
-            clock.utcnow.return_value = frozen
-            clock.now.return_value = frozen
-            clock.strptime = dt.datetime.strptime
-            signer.add_auth(request)
-    else:
-        signer.add_auth(request)
+    sign_at(SigV4QueryAuth(BotoCredentials(key, secret, token), "lambda", "us-east-1", expires=expires), request, when)
     parts = urlsplit(request.url)
     return Request("GET", parts.path.encode(), parts.query.encode(), [(b"host", parts.netloc.encode())], b"")
 
