@@ -456,6 +456,7 @@ def parts_of(args, broker=None, gate=None) -> list:
 
 def firehose_part(args):
     """The Firehose-style delivery streams (docs/firehose.md): in `up`, next to the Kinesis streams they read."""
+    from cdc_bridge.data_dir import instance_id
     from firehose.app import FirehosePart
     from firehose.settings import Settings as FirehoseSettings
 
@@ -469,6 +470,7 @@ def firehose_part(args):
         s3_secret_access_key=args.s3_secret_access_key,
         s3_region=args.s3_region,
         schema_registry_url=args.schema_registry_url,
+        instance_id=instance_id(Path(args.data_dir)),
     ))
 
 

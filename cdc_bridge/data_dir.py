@@ -40,6 +40,7 @@ import os
 import sqlite3
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,6 +48,7 @@ import orjson
 
 FORMAT_VERSION = 4
 FORMAT_FILE = "FORMAT"
+INSTANCE_FILE = "INSTANCE"
 TABLES_DB = "tables.sqlite3"
 
 
@@ -108,6 +110,17 @@ def backup_dir(path: Path, version: int) -> Path:
         n += 1
         backup = path / f"backup-{version}-{stamp}-{n}"
     return backup
+
+
+def instance_id(path: Path) -> str:
+    """This data directory's identity (`<data-dir>/INSTANCE`, made on first use): what several
+    instances on one Kafka cluster tell themselves apart by (a Firehose delivery stream is delivered
+    by the instance that created it). An added file: older versions ignore it, no FORMAT change."""
+    marker = path / INSTANCE_FILE
+    if not marker.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        write_atomically(marker, f"{uuid.uuid4()}\n".encode())
+    return marker.read_text().strip()
 
 
 def write_format(path: Path, version: int) -> None:

@@ -60,7 +60,7 @@ class FirehosePart:
         kafka = Kafka(servers)
         producer = RecordProducer(kafka)
         sources = KinesisSources(kafka)
-        deliveries = Deliveries(kafka, self.sink(), sources.get, self.schemas)
+        deliveries = Deliveries(kafka, self.sink(), sources.get, self.schemas, self.settings.instance_id)
         sources.on_change = deliveries.source_changed
         # In `up`, the connector calls this when a Kinesis stream turns DELETING, before its topics go.
         env.setdefault("kinesis_deleting", []).append(deliveries.release_topics)

@@ -123,7 +123,7 @@ def avro_schema_name(config: dict) -> str | None:
     return conversion["SchemaConfiguration"]["TableName"]
 
 
-def new_stream(req: dict, region: str, account_id: str, now_ms: int, source: dict | None) -> dict:
+def new_stream(req: dict, region: str, account_id: str, now_ms: int, source: dict | None, instance: str = "") -> dict:
     name = req["DeliveryStreamName"]
     kind = source_type(req)
     stream = {
@@ -137,6 +137,7 @@ def new_stream(req: dict, region: str, account_id: str, now_ms: int, source: dic
         "Tags": list(req.get("Tags") or ()),
         "Group": checkpoint_group(name, now_ms),
         "Destination": destination(req),
+        "Instance": instance,  # the instance that delivers it (docs/firehose.md, "Several instances")
     }
     if kind == "DirectPut":
         stream["Topic"] = direct_put_topic(name, now_ms)

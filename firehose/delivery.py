@@ -203,8 +203,10 @@ def start_at_latest(kafka: Kafka, stream: dict, kinesis: Callable[[str], dict | 
 class Deliveries:
     """The running deliverers, one per ACTIVE stream, started and stopped as the catalog changes."""
 
-    def __init__(self, kafka: Kafka, sink: Sink, kinesis: Callable[[str], dict | None], schemas: Callable[[], object]):
+    def __init__(self, kafka: Kafka, sink: Sink, kinesis: Callable[[str], dict | None], schemas: Callable[[], object],
+                 instance_id: str = ""):
         self.kafka, self.sink, self.kinesis, self.schemas = kafka, sink, kinesis, schemas
+        self.instance_id = instance_id
         self.running: dict[str, Deliverer] = {}
         self.stopping: dict[str, list[Deliverer]] = {}  # told to stop, maybe still delivering
         self.stats: dict[str, Stats] = {}
@@ -215,7 +217,7 @@ class Deliveries:
         """A catalog change (from the tail thread or the event loop): never blocks."""
         with self.lock:
             current = self.running.get(name)
-            active = stream is not None and stream["DeliveryStreamStatus"] == "ACTIVE"
+            active = stream is not None and stream["DeliveryStreamStatus"] == "ACTIVE" and self.owns(stream)
             if current is not None and (not active or current.stream["Group"] != stream["Group"]):
                 current.stop_event.set()
                 self.stopping.setdefault(name, []).append(self.running.pop(name))
@@ -226,6 +228,13 @@ class Deliveries:
                 deliverer.start()
             if stream is None:
                 self.stats.pop(name, None)
+
+    def owns(self, stream: dict) -> bool:
+        """Whether this instance delivers `stream`: the one that created it. Every instance on the
+        cluster reads the catalog; were each to deliver every stream, objects would be written once
+        per instance, and a stream deleted through one would have its topic deleted under the
+        others' consumers (librdkafka crashes when a consumer stays assigned to a deleted topic)."""
+        return not self.instance_id or stream.get("Instance", "") in ("", self.instance_id)
 
     def source_changed(self, name: str, stream: dict | None) -> None:
         """A Kinesis stream changed (e.g. turned DELETING): readers of its topics must let go of them

@@ -18,3 +18,6 @@ class Settings:
     s3_region: str | None = None  # the region S3 requests are signed for (default: `region`)
     schema_registry_url: str | None = None  # for Avro conversion of CDC records (None: the registry topic)
     stream_limit: int = 5000  # delivery streams per account and region, as Firehose's default quota
+    # The instance that delivers the streams it creates (cdc_bridge.data_dir.instance_id); "" delivers
+    # every stream of the catalog.
+    instance_id: str = ""

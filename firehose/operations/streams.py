@@ -37,7 +37,8 @@ async def create_delivery_stream(ctx: FirehoseContext, req: dict) -> dict:
         source = req.get("KinesisStreamSourceConfiguration")
         if source and config.source_type(req) == "KinesisStreamAsSource":
             await check_source(ctx, source["KinesisStreamARN"])
-        stream = config.new_stream(req, ctx.settings.region, ctx.settings.account_id, int(time.time() * 1000), source)
+        stream = config.new_stream(req, ctx.settings.region, ctx.settings.account_id, int(time.time() * 1000), source,
+                                   ctx.settings.instance_id)
         await ctx.catalog.publish(name, stream)
     ctx.work.spawn(activate(ctx, stream))
     return {"DeliveryStreamARN": stream["DeliveryStreamARN"]}

@@ -217,3 +217,32 @@ def test_deleting_the_kinesis_source_leaves_the_delivery_stream_and_the_server_w
     time.sleep(1.0)  # the source's topics are gone: the deliverer let go of them first
     assert httpx.get(f"{server[0]}/health", timeout=10).status_code == 200
     assert wait_status(firehose, name, "ACTIVE")["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"] == arn
+
+
+def test_a_stream_is_delivered_by_the_instance_that_created_it_only(firehose, archive, cdc_bridge):
+    """The suite's other `up` shares this Kafka cluster, so it reads the same delivery stream catalog:
+    it answers for the stream but writes no object of it (else each object would be written once per
+    instance), and deleting the stream here leaves it running (its consumer was never on the topic)."""
+    name = create_active(firehose, **fast(), **NEWLINE)
+    other = client(cdc_bridge.get_endpoint_url())
+    deadline = time.monotonic() + 30  # the other instance answers for it, once its catalog view has it
+    while (status := described_status(other, name)) != "ACTIVE":
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    put_batches(firehose, name, [b"r%d" % i for i in range(50)])
+    assert [line for p in wait_objects(archive, name) for line in read_object(p).splitlines()][:1] == [b"r0"]
+    firehose.delete_delivery_stream(DeliveryStreamName=name)
+    deadline = time.monotonic() + 60
+    while name in firehose.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]:
+        assert time.monotonic() < deadline, "the stream was not deleted"
+        time.sleep(0.2)
+    assert objects(cdc_bridge.data_dir / "archive", name) == []
+    assert other.list_delivery_streams()["DeliveryStreamNames"] is not None  # still up
+
+
+def described_status(firehose, name: str) -> str:
+    try:
+        return firehose.describe_delivery_stream(DeliveryStreamName=name)["DeliveryStreamDescription"][
+            "DeliveryStreamStatus"]
+    except firehose.exceptions.ResourceNotFoundException:
+        return "not found"
