@@ -1,4 +1,4 @@
-"""Browser fixtures: one headless Chromium per session (Debian's, driven by Playwright, kept off the
+"""Browser fixtures: one headless Chromium per test module (Debian's, driven by Playwright, kept off the
 network), a page per test, and where its screenshots go (`--console-screenshots DIR`, else the
 test's tmp path)."""
 
@@ -13,8 +13,10 @@ from tests.browser.chromium import OFFLINE_FLAGS, find_chromium, unavailable
 TIMEOUT_MS = 15_000  # a loaded 2-core machine: generous for loads and clicks
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    # Per module, not per session: while Playwright's sync API runs, an asyncio loop counts as
+    # running in the main thread, and every later test calling asyncio.run() would fail.
     problem = unavailable()
     if problem:
         pytest.skip(f"browser tests: {problem}")
