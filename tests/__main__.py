@@ -17,6 +17,11 @@ when either run failed (pytest's exit 5, "no tests collected", is not a failure)
 
 CDC_BRIDGE_TEST_RUNS=memory|kafka|memory,kafka (default both) picks the runs; any arguments are
 handed to both pytest runs (e.g. `python -m tests -x -k streams`).
+
+Each run spreads its test files over CDC_BRIDGE_TEST_WORKERS pytest-xdist workers (default 4;
+1 runs in one process): the suite mostly waits on servers, brokers and timeouts, so four workers
+on two cores finish in about half the time. A file stays on one worker (`--dist loadfile`): its
+module fixtures start once, and each worker has its own session servers and broker.
 """
 
 from __future__ import annotations
@@ -52,9 +57,22 @@ KAFKA_SUITE_SKIPS = (
     "tests/integration/test_transport.py",
     "tests/integration/test_fuzz.py",
     "tests/integration/test_testing.py",  # users' test tooling: its own sessions pin the memory broker
+    # These start their own `up` and brokers whatever the suite's broker (both kinds, by name):
+    "tests/integration/test_apache_kafka.py",
+    "tests/integration/test_data_dir.py",
+    "tests/integration/test_cli.py",
+    "tests/integration/test_docker_compose.py",  # parses files, runs nothing
 )
 
 OK_EXIT = (0, 5)  # 5: no tests collected
+
+
+def workers(extra: list[str]) -> list[str]:
+    """pytest-xdist's arguments for CDC_BRIDGE_TEST_WORKERS (none when the caller chose -n itself)."""
+    count = int(os.environ.get("CDC_BRIDGE_TEST_WORKERS", "4"))
+    if count <= 1 or any(arg == "-n" or arg.startswith(("-n=", "--numprocesses")) for arg in extra):
+        return []
+    return ["-n", str(count), "--dist", "loadfile"]
 
 
 @dataclass
@@ -79,6 +97,22 @@ def kafka_unavailable() -> str | None:
     from tests.conftest import apache_kafka_unavailable
 
     return apache_kafka_unavailable()
+
+
+def fetch_kafka_once() -> None:
+    """Fetch Apache Kafka's jars here, before the workers start: otherwise each worker that needs
+    them first would run its own Maven (the fetch is safe to race, but four at once cost minutes)."""
+    from cdc_bridge import apache_kafka
+
+    if apache_kafka_usable() and not apache_kafka.is_fetched():
+        try:
+            apache_kafka.fetch()
+        except (apache_kafka.Missing, RuntimeError, OSError) as error:  # the tests needing Kafka say why
+            print(f"could not fetch Apache Kafka's jars: {error}", flush=True)
+
+
+def apache_kafka_usable() -> bool:
+    return not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and kafka_unavailable() is None
 
 
 def browser_tests_note() -> str:
@@ -111,7 +145,7 @@ def run_pytest(run: Run, extra: list[str], work: Path) -> None:
     junit = work / f"junit-{run.broker}.xml"
     skips = [f"--ignore={path}" for path in KAFKA_SUITE_SKIPS] if run.paths == KAFKA_SUITE else []
     argv = [sys.executable, "-m", "pytest", "-q", f"--broker={run.broker}", f"--junitxml={junit}",
-            "-o", "junit_family=xunit2", *skips, *extra, *run.paths]
+            "-o", "junit_family=xunit2", *workers(extra), *skips, *extra, *run.paths]
     print(f"\n===== {run.name}: {' '.join(argv[1:])}", flush=True)
     started = time.monotonic()
     run.exit_code = subprocess.call(argv, cwd=ROOT)
@@ -141,6 +175,7 @@ def main(argv: list[str]) -> int:
     kafka = runs[1]
     if kafka.skipped_because is None:
         kafka.skipped_because = kafka_unavailable()
+    fetch_kafka_once()
     with tempfile.TemporaryDirectory(prefix="cdc-bridge-tests-") as work:
         for run in runs:
             if run.skipped_because is None:

@@ -498,8 +498,8 @@ def test_iterators_older_than_their_lifetime_expire(short):
     ddb, streams = short["ddb"], short["streams"]
     _, arn = create_stream_table(ddb, "KEYS_ONLY")
     shard = shard_ids(streams, arn)[0]
-    issued = time.monotonic()
     old = iterator(streams, arn, shard, "LATEST")
+    issued = time.monotonic()  # after the answer: the server stamped the iterator before this
     assert streams.get_records(ShardIterator=old)["Records"] == []  # valid when fresh
     time.sleep(1.0)
     renewed = streams.get_records(ShardIterator=old)["NextShardIterator"]  # a NextShardIterator is a new iterator
