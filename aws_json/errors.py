@@ -3,7 +3,8 @@ status. `protocol.py` renders them; each service raises them by AWS's own names.
 
 The class name is the AWS `__type` suffix, `message` its default text. DynamoDB and DynamoDB
 Streams share one error namespace, so the errors both raise live here; a service in JSON 1.1
-(Kinesis) renders bare names (an empty namespace) and has its own classes.
+(Kinesis) renders bare names (an empty namespace) and has its own classes. The errors the shared
+protocol raises come from `protocol_errors()`, once for every namespace.
 """
 
 from __future__ import annotations
@@ -34,16 +35,41 @@ class AWSError(Exception):
         return {"__type": self.type_name, "message": self.message, **self.extra}
 
 
-class ValidationException(AWSError):
-    pass
+def protocol_errors(base: type[AWSError]) -> type:
+    """The errors the shared protocol and server raise for any service, in `base`'s namespace: a
+    malformed body, a wrong JSON type or a broken model rule, an unknown operation, a crash, a call
+    before the service is ready. A service's errors class inherits them (`class Kinesis(protocol_errors(
+    KinesisError))`) and adds its own; `Service` refuses an errors namespace that lacks one."""
+
+    class ProtocolErrors:
+        class ValidationException(base):
+            pass
+
+        class SerializationException(base):
+            pass
+
+        class UnknownOperationException(base):
+            message = "An unknown operation was requested."
+
+        class InternalServerError(base):
+            status = 500
+            message = "Internal server error"
+
+        class ServiceUnavailable(base):
+            status = 503
+            message = "The service is starting up"
+
+    return ProtocolErrors
 
 
-class SerializationException(AWSError):
-    pass
-
-
-class UnknownOperationException(AWSError):
-    message = "An unknown operation was requested."
+# DynamoDB's namespace (and DynamoDB Streams', which shares it): this module is its errors namespace.
+_DYNAMODB = protocol_errors(AWSError)
+PROTOCOL_ERRORS = tuple(name for name in vars(_DYNAMODB) if not name.startswith("_"))
+ValidationException = _DYNAMODB.ValidationException
+SerializationException = _DYNAMODB.SerializationException
+UnknownOperationException = _DYNAMODB.UnknownOperationException
+InternalServerError = _DYNAMODB.InternalServerError
+ServiceUnavailable = _DYNAMODB.ServiceUnavailable
 
 
 class ResourceNotFoundException(AWSError):
@@ -56,16 +82,6 @@ class ResourceInUseException(AWSError):
 
 class LimitExceededException(AWSError):
     pass
-
-
-class InternalServerError(AWSError):
-    status = 500
-    message = "Internal server error"
-
-
-class ServiceUnavailable(AWSError):
-    status = 503
-    message = "The service is starting up"
 
 
 # -- authentication and authorization ---------------------------------------------------------

@@ -38,9 +38,13 @@ class Service:
     """One AWS JSON service: its target prefix, its model, its registered operations."""
 
     def __init__(self, model: str, api_version: str, errors_module=errors):
+        """`errors_module`: the service's error namespace, with the protocol's errors (errors.protocol_errors)."""
         self.model = load_model(model, api_version)
         self.prefix = self.model["metadata"]["targetPrefix"]
         self.content_type = f"application/x-amz-json-{self.model['metadata']['jsonVersion']}"
+        missing = [name for name in errors.PROTOCOL_ERRORS if not hasattr(errors_module, name)]
+        if missing:  # the server would crash rendering them: say so at import, not on a bad request
+            raise TypeError(f"{self.prefix}: its errors lack {', '.join(missing)} (see errors.protocol_errors)")
         self.errors = errors_module
         # SigV4 scopes a signature to this name (DynamoDB Streams signs as "dynamodb")
         self.signing_name = self.model["metadata"].get("signingName") or self.model["metadata"]["endpointPrefix"]

@@ -1,17 +1,14 @@
 """Errors of the Streams APIs, named exactly like AWS's `__type`s.
 
-DynamoDB Streams shares DynamoDB's namespace, so its errors are the table service's classes
-plus the two that only streams have."""
+DynamoDB Streams shares DynamoDB's namespace, so its `Service` renders from aws_json.errors and
+this module adds the two errors only streams have."""
 
-from aws_json.errors import (  # noqa: F401  (re-exported: the Service renders these)
+from aws_json.errors import (  # noqa: F401  (re-exported: operations import one module)
     AWSError,
-    InternalServerError,
     LimitExceededException,
     ResourceNotFoundException,
-    SerializationException,
-    ServiceUnavailable,
-    UnknownOperationException,
     ValidationException,
+    protocol_errors,
 )
 
 
@@ -29,8 +26,9 @@ class KinesisError(AWSError):
     namespace = ""
 
 
-class Kinesis:
-    """The Kinesis service's error classes: the errors module its `Service` renders from."""
+class Kinesis(protocol_errors(KinesisError)):
+    """The Kinesis service's error classes: the errors module its `Service` renders from (the
+    protocol's, and these)."""
 
     class ResourceNotFoundException(KinesisError):
         pass
@@ -50,24 +48,11 @@ class Kinesis:
     class ExpiredNextTokenException(KinesisError):
         pass
 
-    class ValidationException(KinesisError):
-        pass
-
     class DryRunOperationException(KinesisError):
         pass
-
-    class SerializationException(KinesisError):
-        pass
-
-    class UnknownOperationException(KinesisError):
-        message = "An unknown operation was requested."
 
     class InternalFailure(KinesisError):
         status = 500
         message = "Internal service failure."
-
-    class ServiceUnavailable(KinesisError):
-        status = 503
-        message = "The service is starting up"
 
     InternalServerError = InternalFailure  # the name `aws_json.server` raises on a crash

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from aws_json.auth import Gate
-from aws_json.sessions import COOKIE, SESSION_SECONDS, cookie_token
+from aws_json.errors import AuthFailure
+from aws_json.sessions import COOKIE, cookie_token
+from aws_json.sign_in_limits import SignInLocked
 from console.tail import tail
 
 STATIC = Path(__file__).parent / "static"
@@ -100,7 +102,8 @@ class Console:
             return response
 
     async def sign_in(self, request: Request) -> Response:
-        """A key of the credentials file and its secret, checked here, become an HttpOnly cookie."""
+        """A key of the credentials file, its secret and, for temporary credentials, its session token,
+        checked here, become an HttpOnly cookie that lasts as long as the session."""
         if not self.gate.enabled:
             return json({"__type": "ValidationException",
                          "message": "This server has no credentials file: the console is open without signing in"},
@@ -108,19 +111,25 @@ class Console:
         try:
             form = orjson.loads(await request.body())
             key_id, secret = str(form["accessKeyId"]), str(form["secretAccessKey"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            session_token = str(form.get("sessionToken") or "") or None  # the form's field left empty: none
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
             return json({"__type": "ValidationException", "message": "accessKeyId and secretAccessKey are required"},
                         400)
-        token = self.gate.sessions.sign_in(key_id, secret)
-        if token is None:
-            return json({"__type": "UnrecognizedClientException",
-                         "message": "The security token included in the request is invalid."}, 403)
+        client = request.scope.get("client") or (None,)
+        try:
+            token = self.gate.sessions.sign_in(key_id, secret, session_token, source=client[0])
+        except SignInLocked as locked:
+            return json({"__type": "ThrottlingException",
+                         "message": f"Password attempts exceeded: try again in {locked.retry_after_header} s"},
+                        429, {"retry-after": locked.retry_after_header})
+        except AuthFailure as refused:
+            return json({"__type": type(refused).__name__, "message": refused.message}, 403)
         session = self.gate.sessions.session(token)
         response = json({"user": {"name": session.principal.name, "arn": session.principal.arn}})
-        response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, path="/", httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(COOKIE, token, max_age=self.gate.sessions.seconds_left(session), path="/", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
         return response
 
 
-def json(body: dict, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+def json(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)

@@ -1,17 +1,15 @@
-"""The DynamoDB API's errors: the ones every AWS JSON service shares (aws_json.errors,
-re-exported here so operations import one module) and those only tables have."""
+"""The DynamoDB API's errors: the DynamoDB namespace's shared ones that operations raise (aws_json.errors,
+re-exported here so operations import one module; the Service renders from aws_json.errors itself)
+and those only tables have."""
 
 from __future__ import annotations
 
-from aws_json.errors import (  # noqa: F401  (re-exported: the Service renders these)
+from aws_json.errors import (  # noqa: F401  (re-exported: operations import one module)
     AWSError,
-    InternalServerError,
     LimitExceededException,
     ResourceInUseException,
     ResourceNotFoundException,
     SerializationException,
-    ServiceUnavailable,
-    UnknownOperationException,
     ValidationException,
 )
 

@@ -26,7 +26,7 @@ from connector.shards import now_ms
 from contracts.stream_catalog import label_millis, stream_epoch
 from schemas import codec
 
-SERVICE = Service("dynamodbstreams", "2012-08-10", errors)
+SERVICE = Service("dynamodbstreams", "2012-08-10")  # DynamoDB's error namespace (aws_json.errors)
 MAX_RECORDS = 1000
 MAX_RESPONSE_BYTES = 1024 * 1024
 NEW_STREAM_GRACE_MS = 3000

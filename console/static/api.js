@@ -33,6 +33,8 @@ async function parse(response) {
   if (!response.ok) {
     const type = (body.__type || body.Type || response.headers.get("x-amzn-errortype") || `HTTP ${response.status}`)
       .split("#").pop().split(":")[0];
+    // The session ended (signed out elsewhere, or its temporary credentials expired): the shell asks again
+    if (type === "MissingAuthenticationTokenException") window.dispatchEvent(new CustomEvent("session-ended"));
     throw new ApiError(type, body.message || body.Message || "", response.status);
   }
   return body;

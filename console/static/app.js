@@ -47,26 +47,33 @@ function showUser(user) {
   document.getElementById("sign-out").hidden = !user;
 }
 
-async function signIn() {
+let signingIn = null; // the sign-in under way, if any: one dialog however many calls find the session gone
+
+function signIn(reason = "") {
+  if (signingIn) return signingIn;
   const dialog = document.getElementById("sign-in-dialog");
   const form = document.getElementById("sign-in");
   const error = document.getElementById("sign-in-error");
-  dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing works signed out
+  error.textContent = reason;
   dialog.showModal();
-  return new Promise((resolve) => {
-    form.addEventListener("submit", async (event) => {
+  signingIn = new Promise((resolve) => {
+    async function submit(event) {
       event.preventDefault();
       try {
         const answer = await session("POST", Object.fromEntries(new FormData(form)));
+        form.removeEventListener("submit", submit);
         form.reset();
         error.textContent = "";
         dialog.close();
+        signingIn = null;
         resolve(answer.user);
       } catch (e) {
-        error.textContent = String(e);
+        error.textContent = String(e); // a wrong key, expired credentials, or too many attempts (Retry-After)
       }
-    });
+    }
+    form.addEventListener("submit", submit);
   });
+  return signingIn;
 }
 
 async function start() {
@@ -76,9 +83,19 @@ async function start() {
     await session("DELETE");
     location.reload();
   });
+  // nothing works signed out: the dialog cannot be dismissed
+  document.getElementById("sign-in-dialog").addEventListener("cancel", (event) => event.preventDefault());
   let state = await session();
   if (state.signInRequired && !state.user) state = { ...state, user: await signIn() };
   showUser(state.user);
+  if (state.signInRequired) {
+    window.addEventListener("session-ended", async () => {
+      if (signingIn) return;
+      showUser(null);
+      showUser(await signIn("Your session has ended (signed out, or its temporary credentials expired): sign in again."));
+      await route();
+    });
+  }
   window.addEventListener("hashchange", route);
   await route();
 }

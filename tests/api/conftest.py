@@ -10,6 +10,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.api.firehose_helpers import client, firehose_server
 from tests.api.helpers import unique_name
 from tests.conftest import CREDENTIALS, REGION
 
@@ -68,3 +69,22 @@ def tables(lenient):
 def key():
     """A key of its own for each test that writes into `module_table`."""
     return {"pk": {"S": f"k-{uuid.uuid4().hex}"}}
+
+
+# -- Firehose (tests/api/test_firehose_*.py): one server per session, see firehose_helpers ---------------------------
+
+
+@pytest.fixture(scope="module")
+def firehose_url(broker, tmp_path_factory, request) -> str:
+    return firehose_server(broker, tmp_path_factory, request)[0]
+
+
+@pytest.fixture(scope="module")
+def archive(broker, tmp_path_factory, request):
+    """The folder the Firehose server delivers to (a bucket is a folder in it)."""
+    return firehose_server(broker, tmp_path_factory, request)[1]
+
+
+@pytest.fixture(scope="module")
+def firehose(firehose_url):
+    return client(firehose_url)

@@ -14,7 +14,6 @@ import time
 
 import fastavro
 import httpx
-import pytest
 
 from tests.api.firehose_helpers import (
     ROLE,
@@ -22,7 +21,6 @@ from tests.api.firehose_helpers import (
     client,
     create_active,
     fast,
-    firehose_server,
     new_name,
     objects,
     read_object,
@@ -39,21 +37,6 @@ NEWLINE = {"ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": 
 KEY = re.compile(r"(?P<prefix>.*)(?P<y>\d{4})/(?P<m>\d\d)/(?P<d>\d\d)/(?P<h>\d\d)/(?P<stream>.+)-1-"
                  r"(?P=y)-(?P=m)-(?P=d)-(?P=h)-\d\d-\d\d-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
                  r"(?P<ext>\.gz)?$")
-
-
-@pytest.fixture(scope="module")
-def server(broker, tmp_path_factory, request):
-    return firehose_server(broker, tmp_path_factory, request)
-
-
-@pytest.fixture(scope="module")
-def firehose(server):
-    return client(server[0])
-
-
-@pytest.fixture(scope="module")
-def archive(server):
-    return server[1]
 
 
 def wait_objects(archive, bucket: str, timeout_s: float = 60.0, count: int = 1) -> list:
@@ -113,11 +96,11 @@ def test_avro_bytes_conversion_writes_container_files(firehose, archive):
 
 
 def test_avro_registry_conversion_decodes_confluent_records_and_sends_the_rest_to_the_error_output(
-        firehose, archive, server):
+        firehose, archive, firehose_url):
     subject = new_name("orders") + "-value"
     schema = {"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"},
                                                              {"name": "qty", "type": "int"}]}
-    answer = httpx.post(f"{server[0]}/subjects/{subject}/versions", json={"schema": json.dumps(schema)}, timeout=30)
+    answer = httpx.post(f"{firehose_url}/subjects/{subject}/versions", json={"schema": json.dumps(schema)}, timeout=30)
     schema_id = answer.json()["id"]
     parsed = fastavro.parse_schema(schema)
 
@@ -157,8 +140,8 @@ def test_prefix_expressions_are_evaluated_and_replace_the_default_time_folders(f
                         relative), relative
 
 
-def test_a_kinesis_stream_of_ours_as_the_source(firehose, archive, server):
-    kinesis = client(server[0], "kinesis")
+def test_a_kinesis_stream_of_ours_as_the_source(firehose, archive, firehose_url):
+    kinesis = client(firehose_url, "kinesis")
     source = create_kinesis_stream(kinesis, 2)
     arn = kinesis.describe_stream_summary(StreamName=source)["StreamDescriptionSummary"]["StreamARN"]
     kinesis.put_record(StreamName=source, PartitionKey="before", Data=b"written-before-the-delivery-stream\n")
@@ -184,13 +167,13 @@ def test_a_kinesis_stream_of_ours_as_the_source(firehose, archive, server):
         assert [line for line in lines if line.startswith(key.encode() + b":")] == records
 
 
-def test_delivery_figures_are_on_metrics(firehose, archive, server):
+def test_delivery_figures_are_on_metrics(firehose, archive, firehose_url):
     name = create_active(firehose, **fast())
     put_batches(firehose, name, [b"0123456789"] * 100)
     wait_objects(archive, name)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        text = httpx.get(f"{server[0]}/metrics", timeout=10).text
+        text = httpx.get(f"{firehose_url}/metrics", timeout=10).text
         if f'cdc_bridge_firehose_records_delivered_total{{delivery_stream="{name}"}} 100' in text:
             break
         time.sleep(0.2)
@@ -200,8 +183,9 @@ def test_delivery_figures_are_on_metrics(firehose, archive, server):
     assert f'cdc_bridge_firehose_delivery_lag_seconds{{delivery_stream="{name}"}}' in text
 
 
-def test_deleting_the_kinesis_source_leaves_the_delivery_stream_and_the_server_well(firehose, archive, server):
-    kinesis = client(server[0], "kinesis")
+def test_deleting_the_kinesis_source_leaves_the_delivery_stream_and_the_server_well(
+        firehose, archive, firehose_url):
+    kinesis = client(firehose_url, "kinesis")
     source = create_kinesis_stream(kinesis, 1)
     arn = kinesis.describe_stream_summary(StreamName=source)["StreamDescriptionSummary"]["StreamARN"]
     name = new_name()
@@ -215,7 +199,7 @@ def test_deleting_the_kinesis_source_leaves_the_delivery_stream_and_the_server_w
     kinesis.delete_stream(StreamName=source)
     kinesis.get_waiter("stream_not_exists").wait(StreamName=source, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
     time.sleep(1.0)  # the source's topics are gone: the deliverer let go of them first
-    assert httpx.get(f"{server[0]}/health", timeout=10).status_code == 200
+    assert httpx.get(f"{firehose_url}/health", timeout=10).status_code == 200
     assert wait_status(firehose, name, "ACTIVE")["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"] == arn
 
 

@@ -7,16 +7,7 @@ import time
 
 import pytest
 
-from tests.api.firehose_helpers import (
-    ROLE,
-    client,
-    create_active,
-    fast,
-    firehose_server,
-    new_name,
-    s3_config,
-    wait_status,
-)
+from tests.api.firehose_helpers import ROLE, client, create_active, fast, new_name, s3_config, wait_status
 from tests.api.helpers import aws_error
 from tests.api.kinesis_helpers import needs_own_server
 
@@ -24,19 +15,9 @@ pytestmark = needs_own_server()
 
 
 @pytest.fixture(scope="module")
-def server(broker, tmp_path_factory, request):
-    return firehose_server(broker, tmp_path_factory, request)
-
-
-@pytest.fixture(scope="module")
-def firehose(server):
-    return client(server[0])
-
-
-@pytest.fixture(scope="module")
-def lenient(server):
+def lenient(firehose_url):
     """Sends what it is given: the server's validation answers, not botocore's."""
-    return client(server[0], parameter_validation=False)
+    return client(firehose_url, parameter_validation=False)
 
 
 def test_create_gives_the_arn_and_the_stream_turns_active_with_firehose_defaults(firehose):

@@ -1,11 +1,15 @@
-"""Signing in to the console on a server with a credentials file: the form's key and secret become an
-HttpOnly, SameSite=Strict session cookie (Secure under TLS), under which the console's calls, its live
-tail and its charts act as that user, with that user's policies; nothing works signed out."""
+"""Signing in to the console on a server with a credentials file: the form's key and secret (and, for
+temporary credentials, their session token) become an HttpOnly, SameSite=Strict session cookie (Secure
+under TLS), under which the console's calls, its live tail and its charts act as that user, with that
+user's policies; nothing works signed out. Lockouts and the end of a temporary session are stepped
+through on a clock in tests/integration/test_console_sign_in_limits.py."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import ssl
+import time
 import uuid
 
 import httpx
@@ -25,11 +29,19 @@ TABLE = "Guide"
 DYNAMODB = "DynamoDB_20120810."
 
 
+# the admin's temporary credentials: one for an hour from the file's writing, one expired
+TEMPORARY = [{"access_key_id": "ASIAADMIN", "secret_access_key": "temp-secret", "session_token": "temp-token"},
+             {"access_key_id": "ASIAEXPIRED", "secret_access_key": "old-secret", "session_token": "old-token",
+              "expiration": "2026-01-01T00:00:00Z"}]
+
+
 def credentials(tmp_path_factory):
     path = tmp_path_factory.mktemp("console-credentials") / "credentials.json"
+    in_an_hour = dt.datetime.fromtimestamp(time.time() + 3600, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     path.write_bytes(orjson.dumps({"users": [
         {"name": name, "access_key_id": f"AKID{name.upper()}", "secret_access_key": f"secret-{name}",
-         "policies": policies} for name, policies in USERS.items()]}))
+         "policies": policies, "temporary_credentials": [{"expiration": in_an_hour, **t} for t in TEMPORARY]
+         if name == "admin" else []} for name, policies in USERS.items()]}))
     return path
 
 
@@ -90,6 +102,27 @@ def test_the_session_cookie_is_httponly_and_samesite_strict(server):
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
     assert "secure" not in cookie  # plain HTTP: a Secure cookie would never be sent back
+
+
+def test_temporary_credentials_sign_in_with_their_session_token_for_their_remaining_time(server):
+    response = httpx.post(f"{server.url}/console/session", timeout=10, json={
+        "accessKeyId": "ASIAADMIN", "secretAccessKey": "temp-secret", "sessionToken": "temp-token"})
+    assert response.json() == {"user": {"name": "admin", "arn": f"arn:aws:iam::{ACCOUNT}:user/admin"}}
+    max_age = int(re.search(r"max-age=(\d+)", response.headers["set-cookie"].lower())[1])
+    assert 0 < max_age <= 3600  # the session ends with the credentials, not after the console's 12 hours
+    assert call(server.url, dict(response.cookies), "ListTables", {}).json()["TableNames"] == [TABLE]
+    for token in (None, "other-token"):
+        refused = httpx.post(f"{server.url}/console/session", timeout=10, json={
+            "accessKeyId": "ASIAADMIN", "secretAccessKey": "temp-secret", "sessionToken": token})
+        assert refused.status_code == 403 and error_type(refused) == "UnrecognizedClientException"
+
+
+def test_expired_credentials_are_refused_with_expired_token_exception(server):
+    response = httpx.post(f"{server.url}/console/session", timeout=10, json={
+        "accessKeyId": "ASIAEXPIRED", "secretAccessKey": "old-secret", "sessionToken": "old-token"})
+    assert (response.status_code, response.json()) == (403, {
+        "__type": "ExpiredTokenException", "message": "The security token included in the request is expired"})
+    assert "set-cookie" not in response.headers
 
 
 def test_calls_under_the_session_act_as_that_user_with_its_policies(server):
@@ -178,6 +211,36 @@ def test_signing_in_through_the_form(server, browser_context, page_errors, scree
     editor.get_by_role("button", name="Save").click()
     assert editor.locator(".status.error").inner_text().startswith(
         f"AccessDeniedException: User: arn:aws:iam::{ACCOUNT}:user/reader is not authorized to perform: dynamodb:PutItem")
+    assert page_errors == []
+
+
+def test_signing_in_with_temporary_credentials_through_the_form(server, browser_context, page_errors, screenshots):
+    page = browser_context.new_page()
+    watch(page, page_errors)
+    page.goto(f"{server.url}/console")
+    form = page.get_by_role("dialog", name="Sign in")
+    form.get_by_label("Access key ID").fill("ASIAEXPIRED")
+    form.get_by_label("Secret access key").fill("old-secret")
+    form.get_by_label("Session token").fill("old-token")
+    form.get_by_role("button", name="Sign in").click()
+    refusal = "ExpiredTokenException: The security token included in the request is expired"
+    form.get_by_role("alert").filter(has_text=refusal).wait_for()
+    page.screenshot(path=screenshots / "sign-in-expired.png")
+    form.get_by_label("Access key ID").fill("ASIAADMIN")
+    form.get_by_label("Secret access key").fill("temp-secret")
+    form.get_by_label("Session token").fill("temp-token")
+    form.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as admin").wait_for()
+    page.get_by_role("row", name=TABLE).wait_for()
+    cookie = next(c for c in browser_context.cookies() if c["name"] == "cdc_bridge_session")
+    assert cookie["expires"] <= time.time() + 3600  # the browser drops it when the credentials expire
+    page.screenshot(path=screenshots / "signed-in-temporary.png")
+
+    # the session ends (here: signed out from another tab); the next call asks for a sign-in again
+    httpx.delete(f"{server.url}/console/session", cookies={"cdc_bridge_session": cookie["value"]}, timeout=10)
+    page.get_by_role("link", name="Kinesis").click()
+    form.get_by_role("alert").filter(has_text="Your session has ended").wait_for()
+    assert form.is_visible()
     assert page_errors == []
 
 

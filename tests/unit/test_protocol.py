@@ -2,8 +2,8 @@
 
 import pytest
 
+from aws_json.errors import SerializationException, UnknownOperationException, ValidationException
 from aws_json.protocol import Service
-from table_api.errors import SerializationException, UnknownOperationException, ValidationException
 
 
 @pytest.fixture(scope="module")
