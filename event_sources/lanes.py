@@ -35,6 +35,7 @@ class Lanes:
         self.queues: list[deque] = [deque() for _ in range(factor)]  # items queued or in flight, in order
         self.changed = threading.Condition()
         self.failure: BaseException | None = None  # a lane that ended: the shard must stop
+        self.closing = False
         self.threads = [threading.Thread(target=self._run, args=(lane,), name=f"{name}-lane{lane}", daemon=True)
                         for lane in range(factor)]
         for thread in self.threads:
@@ -77,8 +78,9 @@ class Lanes:
             raise self.failure
 
     def close(self) -> None:
-        """The shard's poller ends: the lanes end after their batch in flight (the stop event is set)."""
+        """The lanes end after their batch in flight (the poller ends, or the factor changed)."""
         with self.changed:
+            self.closing = True
             self.changed.notify_all()
         for thread in self.threads:
             thread.join(5)
@@ -86,7 +88,7 @@ class Lanes:
     def _next_batch(self, lane: int) -> list | None:
         with self.changed:
             while not self.queues[lane]:
-                if self.stop.is_set():
+                if self.stop.is_set() or self.closing:
                     return None
                 self.changed.wait(0.1)
             queue = self.queues[lane]

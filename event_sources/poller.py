@@ -77,7 +77,7 @@ class ShardPoller(threading.Thread):
         # shard that was empty when the position was looked up may receive older records after)
         self.skip_before_ms = 0
         self.windows: TumblingWindows | None = None  # TumblingWindowInSeconds > 0
-        self.lanes: Lanes | None = None  # ParallelizationFactor > 1 (kept at its first value until a restart)
+        self.lanes: Lanes | None = None  # ParallelizationFactor > 1
         self.last_records_at = time.monotonic()  # when a read last returned records
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -154,7 +154,11 @@ class ShardPoller(threading.Thread):
                 self.windows.take(self.deliver(group, self.windows.envelope))
             return
         factor = self.holder.mapping["ParallelizationFactor"]
-        if factor == 1 and self.lanes is None:
+        if self.lanes is not None and self.lanes.factor != factor:  # updated: the old lanes finish first
+            self.lanes.drain(IDLE_WAIT_S)
+            self.lanes.close()
+            self.lanes = None
+        if factor == 1:
             self.deliver(items)
             return
         if self.lanes is None:
