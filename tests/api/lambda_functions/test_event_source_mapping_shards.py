@@ -94,7 +94,7 @@ def test_parallelization_factor_keeps_batches_of_one_shard_in_flight_in_order_pe
 
 def test_records_past_their_maximum_age_go_to_the_destination_and_the_shard_moves_on(
         lam, kinesis, kinesis_stream, recorder, mappings, broker):
-    """Records 57 s old when written (a plain Kafka producer sets their arrival time; Lambda's minimum
+    """Records 52 s old when written (a plain Kafka producer sets their arrival time; Lambda's minimum
     MaximumRecordAgeInSeconds is 60) fail until they are older than 60 s; then they go to the
     destination with Lambda's failure record, and a new record is delivered."""
     name, arn = kinesis_stream
@@ -105,7 +105,7 @@ def test_records_past_their_maximum_age_go_to_the_destination_and_the_shard_move
                        DestinationConfig={"OnFailure": {"Destination": f"arn:aws:kafka:us-east-1:000000000000:topic/"
                                                                        f"{topic}"}})
     wait_enabled(lam, mapping["UUID"])
-    written_at = int(time.time() * 1000) - 57_000
+    written_at = int(time.time() * 1000) - 52_000
     producer = Producer({"bootstrap.servers": broker.bootstrap_servers})
     for n in range(2):
         producer.produce(f"kinesis.{name}.0", f"old-{n}".encode(), b"stale", partition=0, timestamp=written_at)
