@@ -88,7 +88,7 @@ class ShardPoller(threading.Thread):
             offset = self.start_offset()
             self.reader = PartitionReader(self.runtime.bootstrap_servers, FETCH_WAIT_MS)
             self.reader.seek(self.shard.topic, self.shard.partition, offset)
-            checkpoint = offset
+            checkpoint = (offset, self.windows.saved() if self.windows is not None else None)
             while not self.finished(offset):
                 batch, offset = self.next_batch(offset)
                 windows = self.windows
@@ -115,13 +115,13 @@ class ShardPoller(threading.Thread):
             if self.reader is not None:
                 self.reader.close()
 
-    def save_checkpoint(self, saved: int, read_to: int) -> int:
+    def save_checkpoint(self, saved: tuple, read_to: int) -> tuple:
         """Store where the shard stands (`read_to`, or the lowest record a lane has not finished with)
-        when it moved, or when a tumbling window's state goes with it; the checkpoint now."""
-        checkpoint = self.lanes.low_water(read_to) if self.lanes is not None else read_to
-        if checkpoint != saved or self.windows is not None:
-            self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, checkpoint,
-                                         self.windows.saved() if self.windows is not None else None)
+        and a tumbling window's state, when either changed since `saved`; what is saved now."""
+        offset = self.lanes.low_water(read_to) if self.lanes is not None else read_to
+        checkpoint = (offset, self.windows.saved() if self.windows is not None else None)
+        if checkpoint != saved:
+            self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, *checkpoint)
         return checkpoint
 
     def wait_for_parents(self) -> None:
