@@ -72,6 +72,7 @@ class Leases(TopicView):
         self.wanted: set[str] = set()  # the mappings this instance can deliver (enabled, its function here)
         self.offered: dict[str, int | None] = {}  # UUID -> `since` of our offer (None: not yet written)
         self.fenced_at = 0.0  # monotonic time after which we may not deliver (no recent heartbeat)
+        self.idle = False  # our last heartbeat offered nothing: no need to write another one
         self.producer = kafka.producer(**{"linger.ms": 0})
         self.wake = threading.Event()
         self.beats: threading.Thread | None = None
@@ -136,6 +137,8 @@ class Leases(TopicView):
             self.wake.clear()
 
     def beat(self) -> None:
+        if self.idle and not self.wanted:
+            return  # nothing to renew: an instance without mappings to deliver writes nothing
         started = time.monotonic()
         if started >= self.fenced_at:  # lapsed (or the first beat): offer everything anew
             self.offered = {}
@@ -143,6 +146,7 @@ class Leases(TopicView):
         self.offered = offered
         value = {"Until": int(time.time() * 1000 + LEASE_TTL_S * 1000), "Mappings": offered}
         offset = self._write(orjson.dumps(value))
+        self.idle = not offered
         self._read_back(offset)
         if time.monotonic() >= self.fenced_at and any(since is not None for since in offered.values()):
             # written too late: the others may have judged our lease expired meanwhile and taken over

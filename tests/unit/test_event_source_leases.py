@@ -109,3 +109,13 @@ def test_a_stopped_owner_hands_over_and_a_lapsed_one_queues_behind_its_successor
     a.fenced_at = 0.0  # its heartbeats were not acknowledged for too long
     heartbeat(a, topic)
     assert b.owns("m") and not a.owns("m")  # offered anew: after b
+
+
+def test_an_instance_with_nothing_to_deliver_stops_writing_heartbeats():
+    topic = Topic()
+    a = instance(topic, {"m"})
+    heartbeat(a, topic)
+    a.want(set())
+    for _ in range(3):
+        heartbeat(a, topic)
+    assert [orjson.loads(r.value)["Mappings"] for r in topic.records] == [{"m": None}, {}]
