@@ -92,6 +92,24 @@ def test_parallelization_factor_keeps_batches_of_one_shard_in_flight_in_order_pe
         assert of_key == [f"{k}:{n}" for n in range(3)]
 
 
+def test_an_update_of_parallelization_factor_applies_to_the_next_records(lam, kinesis, kinesis_stream, make_function,
+                                                                         tmp_path, mappings):
+    name, arn = kinesis_stream
+    out = tmp_path / "out.jsonl"
+    function = make_function(SLOW_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out)}})
+    mapping = mappings(FunctionName=function, EventSourceArn=arn, BatchSize=1)
+    wait_enabled(lam, mapping["UUID"])
+    kinesis.put_records(StreamName=name, Records=[{"PartitionKey": f"key-{k}", "Data": b"one"} for k in range(4)])
+    wait_for(lambda: len(records(out)) == 4, 60, "the first four records")
+    assert most_at_once(invocations(out)) == 1  # one batch at a time
+
+    lam.update_event_source_mapping(UUID=mapping["UUID"], ParallelizationFactor=4)
+    wait_enabled(lam, mapping["UUID"])
+    kinesis.put_records(StreamName=name, Records=[{"PartitionKey": f"key-{k}", "Data": b"four"} for k in range(8)])
+    wait_for(lambda: len(records(out)) == 12, 60, "the next eight records")
+    assert most_at_once(invocations(out)[4:]) >= 3
+
+
 def test_records_past_their_maximum_age_go_to_the_destination_and_the_shard_moves_on(
         lam, kinesis, kinesis_stream, recorder, mappings, broker):
     """Records 52 s old when written (a plain Kafka producer sets their arrival time; Lambda's minimum
