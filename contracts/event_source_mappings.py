@@ -13,12 +13,18 @@ CHECKPOINTS_TOPIC, key `<UUID>/<topic>/<partition>`: `{"Offset": n}`, the next r
 the mapping has not finished with (every record before it was handed to the function successfully,
 filtered out, or sent to the on-failure destination); with tumbling windows also
 `"Window": {"Window": [start ms, end ms], "State": {...}}`, the open window and its state.
+
+LEASES_TOPIC, key `member/<instance>`: an instance's heartbeat, `{"Until": epoch ms, "Mappings":
+{UUID: since}}`, the mappings it is ready to deliver and the lease-topic offset of its first offer of
+each (null: this record's own offset). The live instance with the lowest offer delivers a mapping
+(event_sources/leases.py); a tombstone when an instance stops.
 """
 
 from __future__ import annotations
 
 MAPPINGS_TOPIC = "_cdc_bridge_lambda_mappings"
 CHECKPOINTS_TOPIC = "_cdc_bridge_lambda_checkpoints"
+LEASES_TOPIC = "_cdc_bridge_lambda_leases"
 SETTLED = {"Enabled", "Disabled"}
 
 
@@ -32,3 +38,7 @@ def status_key(uuid: str) -> bytes:
 
 def checkpoint_key(uuid: str, topic: str, partition: int) -> bytes:
     return f"{uuid}/{topic}/{partition}".encode()
+
+
+def member_key(instance: str) -> bytes:
+    return f"member/{instance}".encode()

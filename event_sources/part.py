@@ -6,7 +6,8 @@ shards (a Kinesis stream resharded) are picked up within a second.
 
 Every instance on one Kafka sees every mapping, but runs (and reports on) only the mappings of the
 functions it has: functions live in an instance's data directory, so deployments that share a Kafka
-cluster do not run each other's mappings."""
+cluster do not run each other's mappings. Of the instances that have a mapping's function, one
+delivers it: the holder of its lease (event_sources/leases.py); the others take over when it stops."""
 
 from __future__ import annotations
 
@@ -19,13 +20,15 @@ from typing import Any, ClassVar
 
 from event_sources.checkpoints import Checkpoints
 from event_sources.destinations import Destinations
+from event_sources.leases import Leases
 from event_sources.poller import MappingHolder, ShardPoller
-from event_sources.sources import check_source, gone, shards
+from event_sources.sources import Shard, check_source, gone, shards
 from kafka_io.client import Kafka
 
 log = logging.getLogger("cdc_bridge.event_sources")
 
 RESCAN_S = 1.0  # how often enabled mappings look for new shards
+RESCAN = ("", None)  # a change in the queue: look at the leases and shards again now
 
 
 class EventSources:
@@ -39,6 +42,7 @@ class EventSources:
         self.holders: dict[str, MappingHolder] = {}
         self.pollers: dict[str, dict[str, ShardPoller]] = {}  # UUID -> shard id -> poller
         self.results: dict[str, str] = {}  # UUID -> LastProcessingResult last reported
+        self.reported: dict[str, int] = {}  # UUID -> the revision whose settled state was reported
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -50,6 +54,8 @@ class EventSources:
         self.checkpoints = Checkpoints(kafka)
         self.checkpoints.start()
         self.destinations = Destinations(self.data_dir, kafka, self.connector)
+        self.leases = Leases(kafka, lambda: self.changes.put(RESCAN))
+        self.leases.start()
         self.lambda_ctx.event_sources = self
         self.thread = threading.Thread(target=self._manage, name="event-sources", daemon=True)
         self.thread.start()
@@ -65,15 +71,20 @@ class EventSources:
                 poller.join(5)
         if self.thread is not None:
             self.thread.join(5)
+        self.leases.stop()  # after the pollers: another instance may deliver from now on
         self.checkpoints.stop()
 
     def health(self) -> dict[str, Any]:
-        return {"mappings": len(self.holders), "pollers": sum(len(p) for p in self.pollers.values())}
+        return {"mappings": len(self.holders), "pollers": sum(len(p) for p in self.pollers.values()),
+                "instance": self.leases.instance, "delivering": self.leases.owned()}
 
     # -- for the Lambda API and the pollers ------------------------------------------------------------
 
     def check_source(self, arn: str) -> None:
         check_source(self.connector, arn)
+
+    def shards_of(self, mapping: dict) -> list[Shard]:
+        return shards(self.connector, mapping["EventSourceArn"])
 
     def role_of(self, function_arn: str) -> str:
         function = self.lambda_ctx.functions.get(function_arn.rpartition(":")[2])
@@ -99,6 +110,9 @@ class EventSources:
                 continue
             if change is None:
                 return
+            if change == RESCAN:
+                self._rescan()
+                continue
             try:
                 self._apply(*change)
             except Exception:
@@ -128,29 +142,41 @@ class EventSources:
             holder = self.holders[uuid] = MappingHolder(mapping)
         holder.update(mapping)
         if self.has_function(mapping):
-            self._start_pollers(holder)
             self._report(mapping, self.results.get(uuid, mapping["LastProcessingResult"]))
+        self._rescan()
 
     def has_function(self, mapping: dict) -> bool:
         return self.lambda_ctx.functions.get(mapping["FunctionArn"].rpartition(":")[2]) is not None
 
     def _rescan(self) -> None:
-        for holder in list(self.holders.values()):
-            if holder.mapping["UUID"] in self.pollers and gone(self.connector, holder.mapping["EventSourceArn"]):
-                self._stop_pollers(holder.mapping["UUID"])  # before the stream's topics are deleted
-                self.processing_result(holder.mapping["UUID"], "PROBLEM: Stream not found")
+        """Offer the mappings this instance can deliver, run those whose lease it holds, pause the
+        others; stop the pollers of a stream being deleted."""
+        ready = [h for h in self.holders.values()
+                 if h.mapping["_Enabled"] and not h.stop.is_set() and self.has_function(h.mapping)]
+        self.leases.want({h.mapping["UUID"] for h in ready})
+        for holder in ready:
+            uuid = holder.mapping["UUID"]
+            if uuid in self.pollers and gone(self.connector, holder.mapping["EventSourceArn"]):
+                self._stop_pollers(uuid)  # before the stream's topics are deleted
+                self.processing_result(uuid, "PROBLEM: Stream not found")
                 continue
-            if holder.mapping["_Enabled"] and not holder.stop.is_set() and self.has_function(holder.mapping):
-                if holder.mapping["UUID"] not in self.pollers:  # its function has come since
-                    self._report(holder.mapping, self.results.get(holder.mapping["UUID"],
-                                                                  holder.mapping["LastProcessingResult"]))
+            if self.reported.get(uuid) != holder.mapping["_Revision"]:  # its function has come since
+                self._report(holder.mapping, self.results.get(uuid, holder.mapping["LastProcessingResult"]))
+            if self.leases.owns(uuid):
                 self._start_pollers(holder)
+            elif self.pollers.get(uuid):
+                log.info("event source mapping lease lost: pausing", extra={"uuid": uuid})
+                self._stop_pollers(uuid)
+                self.holders[uuid] = fresh = MappingHolder(holder.mapping)
+                fresh.update(holder.mapping)
 
     def _start_pollers(self, holder: MappingHolder) -> None:
         uuid = holder.mapping["UUID"]
         running = self.pollers.setdefault(uuid, {})
-        for shard in shards(self.connector, holder.mapping["EventSourceArn"]):
+        for shard in self.shards_of(holder.mapping):
             poller = running.get(shard.id)
+            if poller is not None:
+                poller.shard = shard  # a shard closed since (resharding): its poller now knows where it ends
             if poller is None or (not poller.is_alive() and not poller.completed and not holder.stop.is_set()):
                 running[shard.id] = ShardPoller(self, holder, shard)
                 running[shard.id].start()
@@ -165,6 +191,7 @@ class EventSources:
     def _report(self, mapping: dict, result: str) -> None:
         """The settled state of this revision and the last processing result, for the API to answer."""
         uuid = mapping["UUID"]
+        self.reported[uuid] = mapping["_Revision"]
         status = {"Revision": mapping["_Revision"], "State": "Enabled" if mapping["_Enabled"] else "Disabled",
                   "StateTransitionReason": "User action", "LastProcessingResult": result}
         try:

@@ -11,14 +11,13 @@ import base64
 import logging
 import threading
 import time
-import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
 
 from event_sources.destinations import failure_record
+from event_sources.lanes import Lanes
 from event_sources.sources import Shard, dynamodb_record, is_kinesis, kinesis_record, sequence_of
 from event_sources.windows import TumblingWindows
 from kafka_io.readers import PartitionReader
@@ -34,6 +33,7 @@ PARKED_RECHECK_S = 1.0  # the longest a parked shard sleeps before it looks at K
 STOP_CHECK_S = 0.05  # how often a parked poller checks whether it should stop
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.1, 2.0  # between retries of a failing batch
 MISSING_FUNCTION_WAIT_S = 1.0
+PARENT_CHECK_S = 0.2  # how often a child shard looks whether its parents are done
 
 
 class Stopped(Exception):
@@ -72,34 +72,36 @@ class ShardPoller(threading.Thread):
         self.uuid = holder.mapping["UUID"]
         self.reader: PartitionReader | None = None
         self.completed = False  # a closed shard read to its end: nothing more will come
+        self.ended = threading.Event()  # this poller is ending: its lanes stop too
         # LATEST and AT_TIMESTAMP without a checkpoint: records older than this are passed over (a
         # shard that was empty when the position was looked up may receive older records after)
         self.skip_before_ms = 0
         self.windows: TumblingWindows | None = None  # TumblingWindowInSeconds > 0
-        self.lanes: ThreadPoolExecutor | None = None  # ParallelizationFactor > 1
+        self.lanes: Lanes | None = None  # ParallelizationFactor > 1
         self.last_records_at = time.monotonic()  # when a read last returned records
 
     # -- the loop ------------------------------------------------------------------------------------
 
     def run(self) -> None:
         try:
+            self.wait_for_parents()
             offset = self.start_offset()
             self.reader = PartitionReader(self.runtime.bootstrap_servers, FETCH_WAIT_MS)
             self.reader.seek(self.shard.topic, self.shard.partition, offset)
+            checkpoint = (offset, self.windows.saved() if self.windows is not None else None)
             while not self.finished(offset):
-                batch = self.next_batch()
+                batch, offset = self.next_batch(offset)
                 windows = self.windows
                 if windows is not None and windows.due(int(time.time() * 1000)) and \
                         not (batch and windows.window_of(batch[0].arrival_ms) == windows.current):
                     self.close_window()
-                if not batch:
-                    continue
                 chosen = [item for item in batch if passes(self.holder.patterns, self.filtered_view(item.record))]
                 if chosen:
                     self.hand_over(chosen)
-                offset = batch[-1].message.offset() + 1
-                self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, offset,
-                                             windows.saved() if windows is not None else None)
+                checkpoint = self.save_checkpoint(checkpoint, offset)
+            if self.lanes is not None:
+                self.lanes.drain(IDLE_WAIT_S)
+                self.save_checkpoint(checkpoint, offset)
             self.completed = True
         except Stopped:
             pass
@@ -107,16 +109,43 @@ class ShardPoller(threading.Thread):
             log.exception("event source poller failed", extra={"uuid": self.uuid, "shard": self.shard.id})
             self.runtime.processing_result(self.uuid, "PROBLEM: Internal error in cdc-bridge's poller; see its log")
         finally:
+            self.ended.set()
+            if self.lanes is not None:
+                self.lanes.close()
             if self.reader is not None:
                 self.reader.close()
-            if self.lanes is not None:
-                self.lanes.shutdown(wait=False)
+
+    def save_checkpoint(self, saved: tuple, read_to: int) -> tuple:
+        """Store where the shard stands (`read_to`, or the lowest record a lane has not finished with)
+        and a tumbling window's state, when either changed since `saved`; what is saved now."""
+        offset = self.lanes.low_water(read_to) if self.lanes is not None else read_to
+        checkpoint = (offset, self.windows.saved() if self.windows is not None else None)
+        if checkpoint != saved:
+            self.runtime.checkpoints.put(self.uuid, self.shard.topic, self.shard.partition, *checkpoint)
+        return checkpoint
+
+    def wait_for_parents(self) -> None:
+        """Lambda finishes a parent shard before it starts its children (Kinesis resharding): wait
+        until this mapping's checkpoint of every parent shard still kept is at its end."""
+        while self.shard.parents:
+            self.check_running()
+            current = {s.id: s for s in self.runtime.shards_of(self.holder.mapping)}
+            if all(self.parent_done(current.get(parent)) for parent in self.shard.parents):
+                return
+            self.holder.stop.wait(PARENT_CHECK_S)
+
+    def parent_done(self, parent: Shard | None) -> bool:
+        if parent is None:  # expired from the stream (or never kept): nothing of it left to read
+            return True
+        if parent.end_offset is None:
+            return False  # still open, or its end not known yet
+        saved = self.runtime.checkpoints.get(self.uuid, parent.topic, parent.partition)
+        return saved is not None and saved["Offset"] >= parent.end_offset
 
     def hand_over(self, items: list[Item]) -> None:
-        """Deliver a batch: per tumbling window with its state; or split by key into the lanes of
-        ParallelizationFactor, delivered side by side (the changes of one key stay in one lane, in
-        order); or as it is."""
-        mapping = self.holder.mapping
+        """Deliver a batch: per tumbling window with its state; with ParallelizationFactor > 1 into
+        the lanes (event_sources/lanes.py), which deliver up to N batches side by side while this
+        thread reads on; or as it is."""
         if self.windows is not None:
             for window, group in self.windows.groups(items):
                 if self.windows.current is not None and window != self.windows.current:
@@ -124,17 +153,18 @@ class ShardPoller(threading.Thread):
                 self.windows.open(window)
                 self.windows.take(self.deliver(group, self.windows.envelope))
             return
-        factor = mapping["ParallelizationFactor"]
+        factor = self.holder.mapping["ParallelizationFactor"]
+        if self.lanes is not None and self.lanes.factor != factor:  # updated: the old lanes finish first
+            self.lanes.drain(IDLE_WAIT_S)
+            self.lanes.close()
+            self.lanes = None
         if factor == 1:
             self.deliver(items)
             return
-        lanes: dict[int, list[Item]] = {}
-        for item in items:
-            lanes.setdefault(zlib.crc32(item.message.key() or b"") % factor, []).append(item)
         if self.lanes is None:
-            self.lanes = ThreadPoolExecutor(max_workers=10, thread_name_prefix=f"lane-{self.shard.id}")
-        for future in [self.lanes.submit(self.deliver, lane) for lane in lanes.values()]:
-            future.result()
+            self.lanes = Lanes(factor, self.deliver, lambda: self.holder.mapping["BatchSize"], self.ended,
+                               f"poller-{self.shard.id}")
+        self.lanes.submit(items)
 
     def close_window(self) -> None:
         """The window has passed: the final invocation, with the window's state and no records."""
@@ -148,7 +178,14 @@ class ShardPoller(threading.Thread):
         return self.shard.end_offset is not None and offset >= self.shard.end_offset
 
     def check_running(self) -> None:
-        if self.holder.stop.is_set():
+        if self.holder.stop.is_set() or self.ended.is_set():
+            raise Stopped()
+
+    def check_lease(self) -> None:
+        """Before anything a user would see twice (an invocation, a failure record): this instance
+        still holds the mapping's lease (event_sources/leases.py). Else the poller ends, and the
+        batch in flight is left to the new holder, from the checkpoint."""
+        if not self.runtime.leases.owns(self.uuid):
             raise Stopped()
 
     def start_offset(self) -> int:
@@ -179,10 +216,15 @@ class ShardPoller(threading.Thread):
 
     # -- reading -------------------------------------------------------------------------------------
 
-    def next_batch(self) -> list[Item]:
-        """Up to BatchSize records: at once when records are there and no batching window is set,
-        else when the batch is full, the window has passed since the first record, or (a closed
-        shard) its end is reached."""
+    def next_batch(self, offset: int) -> tuple[list[Item], int]:
+        """Up to BatchSize records from `offset` and the offset past the last one read: at once when
+        records are there and no batching window is set, else when the batch is full, the window has
+        passed since the first record, or (a closed shard) its end is reached. Nothing while the lanes
+        of ParallelizationFactor are full."""
+        if self.lanes is not None:
+            self.lanes.wait_for_room(IDLE_WAIT_S)
+            if self.lanes.full():
+                return [], offset
         mapping = self.holder.mapping
         limit, window = mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]
         messages: list = []
@@ -208,9 +250,10 @@ class ShardPoller(threading.Thread):
                 if remaining > 0:
                     self.reader.wait_for_more(min(IDLE_WAIT_S, remaining))
             waited = True
+        read_to = messages[-1].offset() + 1 if messages else offset
         if self.skip_before_ms:
             messages = [m for m in messages if m.timestamp()[1] >= self.skip_before_ms]
-        return [Item(m, self.rendered(m)) for m in messages]
+        return [Item(m, self.rendered(m)) for m in messages], read_to
 
     def sleep_parked(self) -> None:
         """An idle shard: stop fetching (a reader at the end of a partition makes the embedded broker
@@ -261,14 +304,14 @@ class ShardPoller(threading.Thread):
         """Hand `items` to the function until they are done with (see the module docstring); the
         function's last successful answer (its JSON), for tumbling windows' state. `envelope()` gives
         the event's members besides Records (a window's)."""
-        answer = None
+        answer = outcome = None
         pending: deque[tuple[list[Item], int]] = deque([(items, 0)])  # (batch, retries so far)
         while pending:
             batch, retries = pending.popleft()
             while batch:
                 self.check_running()
                 mapping = self.holder.mapping
-                batch = self.drop_expired(mapping, batch, retries)
+                batch = self.drop_expired(mapping, batch, retries, outcome if retries else None)
                 if not batch:
                     break
                 outcome = self.invoke(mapping, batch, envelope() if envelope else None)
@@ -296,6 +339,7 @@ class ShardPoller(threading.Thread):
         event = {"Records": [item.record for item in batch], **(envelope or {})}
         while True:
             self.check_running()
+            self.check_lease()
             try:
                 return self.runtime.lambda_ctx.invoke(name, event)
             except ResourceNotFoundException:
@@ -318,8 +362,9 @@ class ShardPoller(threading.Thread):
         except (TypeError, KeyError, ValueError):
             return 0  # an identifier that is missing or not of the batch fails the whole batch
 
-    def drop_expired(self, mapping: dict, batch: list[Item], retries: int) -> list[Item]:
-        """Records older than MaximumRecordAgeInSeconds go to the on-failure destination unprocessed."""
+    def drop_expired(self, mapping: dict, batch: list[Item], retries: int, outcome=None) -> list[Item]:
+        """Records older than MaximumRecordAgeInSeconds go to the on-failure destination unprocessed
+        (with the error of their last attempt, `outcome`, when they were retried)."""
         age_s = mapping["MaximumRecordAgeInSeconds"]
         if age_s == -1:
             return batch
@@ -328,7 +373,7 @@ class ShardPoller(threading.Thread):
         while expired < len(batch) and batch[expired].arrival_ms < cutoff:
             expired += 1
         if expired:
-            self.give_up(mapping, batch[:expired], "RecordAgeExceeded", None, retries)
+            self.give_up(mapping, batch[:expired], "RecordAgeExceeded", outcome, retries)
         return batch[expired:]
 
     def give_up(self, mapping: dict, batch: list[Item], condition: str, outcome, attempts: int) -> None:
@@ -341,6 +386,7 @@ class ShardPoller(threading.Thread):
         failure = failure_record(mapping, self.shard.id, records, [item.arrival_ms for item in batch], condition,
                                  outcome, attempts)
         while True:
+            self.check_lease()
             try:
                 self.runtime.destinations.send(destination, mapping, self.shard.id, failure, {"Records": records})
                 return

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from connector.context import ConnectorContext
 from connector.errors import ResourceNotFoundException, ValidationException
-from connector.ids import InvalidIdentifier, kinesis_sequence_number, parse_kinesis_stream_arn, shard_id
+from connector.ids import (
+    InvalidIdentifier,
+    kinesis_sequence_number,
+    kinesis_shard_id,
+    parse_kinesis_stream_arn,
+    shard_id,
+)
 from connector.kinesis_shards import retention_ms, visible_shards
 from connector.operations.dynamodb_streams import born_ms, find_stream, stream_record
 from contracts.stream_catalog import label_millis, stream_epoch
@@ -29,6 +35,7 @@ class Shard:
     end_offset: int | None  # a closed shard's end (Kinesis, after resharding), else None
     retention_ms: int
     born_ms: int  # when its topic was made: nothing older can have been trimmed
+    parents: tuple[str, ...] = ()  # the shard ids DescribeStream names as its parents (Kinesis resharding)
 
 
 def is_kinesis(arn: str) -> bool:
@@ -75,8 +82,8 @@ def shards(connector: ConnectorContext, arn: str) -> list[Shard]:
         return []
     if is_kinesis(arn):
         now = int(time.time() * 1000)
-        return [Shard(s.id, s.topic, s.partition, s.epoch, s.number, s.end_offset, retention_ms(stream), s.opened_ms)
-                for s in visible_shards(stream, now)]
+        return [Shard(s.id, s.topic, s.partition, s.epoch, s.number, s.end_offset, retention_ms(stream), s.opened_ms,
+                      tuple(kinesis_shard_id(p) for p in s.parents)) for s in visible_shards(stream, now)]
     created = label_millis(stream["StreamLabel"])
     return [Shard(shard_id(created, p), stream["Topic"], p, stream_epoch(stream), p, None, stream["RetentionMs"],
                   born_ms(stream)) for p in range(stream["Shards"])]

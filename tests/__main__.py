@@ -48,6 +48,8 @@ KAFKA_SUITE = (
     "tests/api/test_firehose_records.py",  # delivery streams: DirectPut and Kinesis topics, checkpoints
     "tests/api/lambda_functions/test_event_source_mapping_cli.py",  # triggers: restart mid-stream, checkpoints
     "tests/api/lambda_functions/test_event_source_mapping_delivery.py",  # triggers: positions, retries, windows
+    "tests/api/lambda_functions/test_event_source_mapping_shards.py",  # triggers: resharding, lanes, record age
+    "tests/api/lambda_functions/test_event_source_mapping_leases.py",  # triggers: two ups on one cluster
 )
 
 # Broker-agnostic tests under tests/integration that pin `--broker memory` themselves (the HTTP

@@ -129,6 +129,21 @@ def start_ours_up(bench: Bench, name: str = "ours", extra: list[str] = ()) -> Se
     return server
 
 
+def start_ours_peer(bench: Bench, up: Server, name: str) -> Server:
+    """Another `cdc-bridge up` (its own port and data directory) on the Kafka of `up`: two instances
+    of one deployment."""
+    port = bench.free_port()
+    data = bench.workdir / f"{name}-data"
+    data.mkdir()
+    argv = [_python(bench), "-m", "cdc_bridge.cli", "up", "--port", str(port), "--data-dir", str(data),
+            "--kafka-bootstrap-servers", up.bootstrap]
+    proc = bench.launch(ServerProcess(name, argv, lambda: http_status(port, "/health") == 200,
+                                      bench.workdir / f"{name}.log", cwd=str(bench.project)))
+    server = Server(name, [proc], port, signed=False, kind="cdc-bridge up")
+    server.bootstrap, server.broker = up.bootstrap, up.broker
+    return server
+
+
 def start_ours_connector(bench: Bench, up: Server, name: str = "ours-connector") -> Server:
     """`cdc-bridge connector` as its own process against the up's broker: Streams and Kinesis
     calls go to it, table calls to the up; CPU counts both processes' trees."""

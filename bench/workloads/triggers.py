@@ -16,6 +16,12 @@ typically hundreds of ms (said, not measured).
    workers' cold start are left out; the time from CreateEventSourceMapping to the last batch is
    reported beside it.
 
+3. Failover (--failover, on by default): two more `up`s on the first one's Kafka, both with the function
+   of a mapping on a Kinesis stream; one of them holds the mapping's lease and delivers. It is stopped
+   (SIGTERM: a clean stop), a record is put every 0.1 s, and the sample is the time from the stop to
+   the first handler entry on the other instance. Then a third `up` joins and the deliverer is killed
+   (SIGKILL: a crash, its lease expires).
+
 Targets (issue 17): PutItem -> handler entry p50 < 50 ms; >= 5,000 records/s through a no-op handler
 with BatchSize 100.
 """
@@ -28,7 +34,7 @@ import zipfile
 from pathlib import Path
 
 from bench.harness.report import Report, at_least, at_most, fmt, med
-from bench.harness.servers import create_table, start_ours_up
+from bench.harness.servers import create_table, start_ours_peer, start_ours_up
 from bench.harness.timing import lat_stats
 
 SUMMARY = "Lambda triggers: PutItem -> handler entry latency, records/s through a no-op handler (ours only)"
@@ -53,12 +59,26 @@ def handler(event, context):
 """
 
 
+KINESIS_STAMPER = """
+import base64, os, time
+def handler(event, context):
+    entered = time.time()
+    with open(os.environ["OUT"], "a") as out:
+        for record in event["Records"]:
+            data = base64.b64decode(record["kinesis"]["data"]).decode()
+            out.write(data + " " + os.environ["INSTANCE"] + " " + repr(entered) + "\\n")
+"""
+FAILOVER_PUT_EVERY_S = 0.1
+
+
 def add_arguments(p) -> None:
     p.add_argument("--samples", type=int, default=300, help="latency samples per round")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured latency samples first")
     p.add_argument("--idle-samples", type=int, default=10, help="latency samples each after 1.5 s without writes")
     p.add_argument("--records", type=int, default=50_000, help="items the throughput mapping drains")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the handler")
+    p.add_argument("--no-failover", dest="failover", action="store_false",
+                   help="skip the lease failover phase (it starts three more servers)")
 
 
 def package(source: str) -> bytes:
@@ -69,16 +89,9 @@ def package(source: str) -> bytes:
 
 
 def make_mapping(server, name: str, source: str, out: Path, table_arn: str, **extra) -> str:
+    add_function(server, name, source, {"OUT": str(out)})
     lam = server.boto3("lambda")
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Timeout=60,
-                        Code={"ZipFile": package(source)}, Environment={"Variables": {"OUT": str(out)}})
-    uuid = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=table_arn, **extra)["UUID"]
-    deadline = time.monotonic() + 60
-    while lam.get_event_source_mapping(UUID=uuid)["State"] != "Enabled":
-        if time.monotonic() > deadline:
-            raise TimeoutError("the mapping did not become Enabled")
-        time.sleep(0.05)
-    return uuid
+    return wait_enabled(lam, lam.create_event_source_mapping(FunctionName=name, EventSourceArn=table_arn, **extra)["UUID"])
 
 
 def wait_lines(path: Path, count: int, timeout_s: float) -> list[str]:
@@ -147,15 +160,90 @@ def throughput(bench, server, args, round_number: int) -> dict:
             "mean_batch": delivered / len(batches)}
 
 
+def failover(bench, server, args, round_number: int) -> dict:
+    """Seconds from stopping (then killing) the instance that delivers a mapping to the first handler
+    entry on another instance."""
+    stream = f"failover-{round_number}"
+    kinesis = server.boto3("kinesis")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
+    arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    out = bench.workdir / f"failover-{round_number}.txt"
+    peers = [start_ours_peer(bench, server, f"peer-{round_number}-{n}") for n in range(2)]
+    for peer in peers:
+        add_function(peer, "relay", KINESIS_STAMPER, {"OUT": str(out), "INSTANCE": peer.name})
+    wait_enabled(peers[0].boto3("lambda"), peers[0].boto3("lambda").create_event_source_mapping(
+        FunctionName="relay", EventSourceArn=arn, StartingPosition="LATEST")["UUID"])
+    seconds = {}
+    for how in ("stop", "kill"):
+        kinesis.put_record(StreamName=stream, PartitionKey="probe", Data=f"probe-{how}".encode())
+        owner = line_starting(out, f"probe-{how} ", args.timeout).split()[1]
+        [deliverer] = [peer for peer in peers if peer.name == owner]
+        stopped = time.time()
+        if how == "stop":
+            deliverer.processes[0].stop()
+        else:
+            deliverer.processes[0].process.kill()
+        peers.remove(deliverer)
+        seconds[how] = first_entry_elsewhere(kinesis, stream, out, owner, how, stopped, args.timeout) - stopped
+        if how == "stop":  # a successor for the crash: it has offered the mapping before the kill
+            peers.append(start_ours_peer(bench, server, f"peer-{round_number}-2"))
+            add_function(peers[-1], "relay", KINESIS_STAMPER, {"OUT": str(out), "INSTANCE": peers[-1].name})
+            time.sleep(3)
+    return seconds
+
+
+def line_starting(path: Path, prefix: str, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for line in path.read_text().splitlines() if path.exists() else []:
+            if line.startswith(prefix):
+                return line
+        time.sleep(0.01)
+    raise TimeoutError(f"{path.name}: no line {prefix!r}")
+
+
+def first_entry_elsewhere(kinesis, stream: str, out: Path, owner: str, how: str, since: float, timeout_s: float):
+    """Put a record every 0.1 s until one written after `since` runs on an instance other than `owner`."""
+    deadline = time.monotonic() + timeout_s
+    n = 0
+    while time.monotonic() < deadline:
+        kinesis.put_record(StreamName=stream, PartitionKey="tick", Data=f"{how}-{n}".encode())
+        n += 1
+        for line in out.read_text().splitlines():
+            data, instance, entered = line.split()
+            if data.startswith(f"{how}-") and instance != owner:
+                return float(entered)
+        time.sleep(FAILOVER_PUT_EVERY_S)
+    raise TimeoutError(f"no other instance took over after the {how}")
+
+
+def add_function(server, name: str, source: str, variables: dict) -> None:
+    server.boto3("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                                           Timeout=60, Code={"ZipFile": package(source)},
+                                           Environment={"Variables": variables})
+
+
+def wait_enabled(lam, uuid: str) -> str:
+    deadline = time.monotonic() + 60
+    while lam.get_event_source_mapping(UUID=uuid)["State"] != "Enabled":
+        if time.monotonic() > deadline:
+            raise TimeoutError("the mapping did not become Enabled")
+        time.sleep(0.05)
+    return uuid
+
+
 def run(bench, args) -> Report:
     report = Report("Triggers: DynamoDB stream -> Lambda function (event source mappings)")
-    lat_rounds, idle_rounds, put_rounds = [], [], []
+    lat_rounds, idle_rounds, put_rounds, failover_rounds = [], [], [], []
     for round_number in range(1, args.rounds + 1):
         server = start_ours_up(bench, f"ours-{round_number}")  # a fresh server (and data dir) per round
         busy, idle = latency(bench, server, args, round_number)
         lat_rounds.append(busy)
         idle_rounds.append(idle)
         put_rounds.append(throughput(bench, server, args, round_number))
+        if args.failover:
+            failover_rounds.append(failover(bench, server, args, round_number))
         bench.stop_servers()
     lat = report.table(f"PutItem -> handler entry, ms ({args.samples} samples a round, one write at a time)",
                        ["round", "p50", "p90", "p99", "max"])
@@ -171,6 +259,12 @@ def run(bench, args) -> Report:
     for i, s in enumerate(put_rounds, 1):
         drain.add(i, fmt(s["records_per_s"]), fmt(s["batches"]), fmt(s["mean_batch"], 1),
                   fmt(s["seconds_from_create"], 1))
+    if failover_rounds:
+        takeover = report.table("lease failover: s from stopping the instance that delivers a mapping to the first "
+                                "handler entry on another (records put every 0.1 s)",
+                                ["round", "clean stop (SIGTERM)", "crash (SIGKILL)"])
+        for i, s in enumerate(failover_rounds, 1):
+            takeover.add(i, fmt(s["stop"], 1), fmt(s["kill"], 1))
     p50 = med([s["p50_ms"] for s in lat_rounds])
     rate = med([s["records_per_s"] for s in put_rounds])
     report.verdicts += [at_most("PutItem -> handler entry p50", p50, LATENCY_P50_MS, " ms",
@@ -178,5 +272,6 @@ def run(bench, args) -> Report:
                         at_least("records/s through a no-op handler (BatchSize 100)", rate, RECORDS_PER_S)]
     report.notes.append("no peer: Lambda emulators (LocalStack, SAM) run functions in Docker, which is not on this "
                         "machine; AWS's PutItem -> trigger latency is typically hundreds of ms")
-    report.data.update({"latency": lat_rounds, "latency_after_pause": idle_rounds, "throughput": put_rounds})
+    report.data.update({"latency": lat_rounds, "latency_after_pause": idle_rounds, "throughput": put_rounds,
+                        "failover": failover_rounds})
     return report

@@ -40,7 +40,7 @@ def item(offset: int, age_s: float) -> Item:
 
 def poller(sent: list) -> ShardPoller:
     destinations = SimpleNamespace(send=lambda destination, m, shard, failure, payload: sent.append(failure))
-    runtime = SimpleNamespace(destinations=destinations)
+    runtime = SimpleNamespace(destinations=destinations, leases=SimpleNamespace(owns=lambda uuid: True))
     return ShardPoller(runtime, MappingHolder(mapping()), SHARD)
 
 
