@@ -14,7 +14,7 @@ import asyncio
 import os
 import time
 import uuid as uuids
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -26,7 +26,7 @@ from kafka_io.client import Kafka
 
 
 def iso_ms(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 def failure_record(mapping: dict, shard_id: str, records: list[dict], arrivals: list[int], condition: str,
@@ -68,7 +68,7 @@ class Destinations:
             self.to_topic(destination.rpartition(":topic/")[2], mapping["UUID"], orjson.dumps(failure))
 
     def to_bucket(self, bucket: str, uuid: str, shard_id: str, document: dict) -> Path:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         key = f"aws/lambda/{uuid}/{shard_id}/{now:%Y/%m/%d}/{now:%Y-%m-%dT%H.%M.%S}-{uuids.uuid4()}"
         path = self.data_dir / "s3" / bucket / key
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -91,7 +91,7 @@ class Leases(TopicView):
         try:
             self.producer.produce(self.topic, None, member_key(self.instance), 0)
             self.producer.flush(READ_BACK_S)
-        except Exception:  # noqa: BLE001 -- the others take over when our lease expires instead
+        except Exception:
             log.warning("releasing the event source mapping leases failed", exc_info=True)
         super().stop()
 
@@ -130,7 +130,7 @@ class Leases(TopicView):
         while not self.stop_event.is_set():
             try:
                 self.beat()
-            except Exception:  # noqa: BLE001 -- retried; past the fence we deliver nothing
+            except Exception:
                 log.warning("event source mapping heartbeat failed", exc_info=True)
             self.on_change()
             self.wake.wait(BEAT_S)
