@@ -177,21 +177,17 @@ class AwsJsonApp:
         except errors.AuthFailure as exc:
             if service.content_type.endswith("1.1"):  # JSON 1.1 (Kinesis) names errors bare
                 exc.namespace = ""
-            if service.observe is not None:
-                service.observe(state.part.context, operation, req, None, exc, perf_counter() - started)
+            _observe(service, state, operation, req, None, exc, started)
             return _failure(service, wire, exc)
         except errors.AWSError as exc:
-            if service.observe is not None:
-                service.observe(state.part.context, operation, req, None, exc, perf_counter() - started)
+            _observe(service, state, operation, req, None, exc, started)
             return _failure(service, wire, exc)
         except Exception:
             log.exception("internal error", extra={"target": target})
             exc = service.errors.InternalServerError()
-            if service.observe is not None:
-                service.observe(state.part.context, operation, req, None, exc, perf_counter() - started)
+            _observe(service, state, operation, req, None, exc, started)
             return _failure(service, wire, exc)
-        if service.observe is not None:
-            service.observe(state.part.context, operation, req, result, None, perf_counter() - started)
+        _observe(service, state, operation, req, result, None, started)
         if wire == "cbor":
             output = service.model["operations"][operation].get("output")
             return 200, wires.CBOR_TYPE, wires.cbor_answer(service.model["shapes"], output and output["shape"],
@@ -238,6 +234,16 @@ def _wire(scope) -> str | None:
     if path.startswith("/service/") and _header(scope, b"smithy-protocol") == "rpc-v2-cbor":
         return "cbor"
     return None
+
+
+def _observe(service: Service, state: PartState, operation: str, req: dict | None, result: dict | None,
+             error: errors.AWSError | None, started: float) -> None:
+    """The service's metrics of one call (Service.observe); a fault there never fails the call."""
+    if service.observe is not None:
+        try:
+            service.observe(state.part.context, operation, req, result, error, perf_counter() - started)
+        except Exception:
+            log.exception("metrics of a call failed", extra={"operation": operation})
 
 
 def _failure(service: Service, wire: str, exc: errors.AWSError) -> tuple[int, str, bytes, wires.Headers]:
