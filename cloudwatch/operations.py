@@ -25,8 +25,8 @@ class CloudWatchContext:
 @SERVICE.operation("GetMetricStatistics")
 def get_metric_statistics(ctx: CloudWatchContext, req: dict) -> dict:
     statistics, extended = req.get("Statistics"), req.get("ExtendedStatistics")
-    if not statistics and not extended:
-        raise E.InvalidParameterCombinationException("Must specify either Statistics or ExtendedStatistics")
+    if bool(statistics) == bool(extended):
+        raise E.InvalidParameterCombinationException("Must specify either Statistics or ExtendedStatistics, but not both")
     if extended:
         raise E.InvalidParameterValueException(
             "ExtendedStatistics (percentiles) are not kept by this server: only SampleCount, Average, Sum, Minimum "
