@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from prometheus_client.core import CollectorRegistry, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from monitoring.catalogue import BY_NAME, Definition, label_name
+from monitoring.catalogue import BY_NAME, DEFINITIONS, Definition, label_name
 from monitoring.store import MetricStore, Series
 
 __all__ = ["CONTENT_TYPE_LATEST", "exposition"]
@@ -25,16 +25,13 @@ class StoreCollector:
         self.store = store
 
     def collect(self) -> Iterable[Metric]:
-        families: dict[str, Metric] = {}
+        # every family is declared, with no sample until something is recorded: dashboards and
+        # alerts find the name (ThrottledRequests, SystemErrors) before the first event
+        families = {d.prometheus: Metric(d.prometheus, d.help, d.kind) for d in DEFINITIONS}
         for series in self.store.all():
             definition = BY_NAME.get((series.namespace, series.name))
-            if definition is None:
-                continue
-            family = families.get(definition.prometheus)
-            if family is None:
-                family = families[definition.prometheus] = Metric(definition.prometheus, definition.help,
-                                                                  definition.kind)
-            add_series(family, definition, series)
+            if definition is not None:
+                add_series(families[definition.prometheus], definition, series)
         return families.values()
 
 

@@ -303,11 +303,15 @@ class Publisher:
         }
 
     def stream_lag(self) -> dict[str, float]:
-        """Per stream topic with events waiting in the outbox: how many, and the oldest one's age."""
+        """Per stream topic: events waiting in the outbox, and the oldest one's age (0 for a stream
+        with none waiting, so that each stream has its series)."""
         with self.backlog_lock:
             by_topic = self.backlog_outbox.backlog_by_topic()
         now = time.time()
         lag: dict[str, float] = {}
+        for topic in sorted(self.active_topics() - {CATALOG_TOPIC}):
+            lag[f'cdc_bridge_stream_lag_events{{topic="{topic}"}}'] = 0
+            lag[f'cdc_bridge_stream_lag_seconds{{topic="{topic}"}}'] = 0.0
         for topic, rows, oldest_ms in by_topic:
             lag[f'cdc_bridge_stream_lag_events{{topic="{topic}"}}'] = rows
             lag[f'cdc_bridge_stream_lag_seconds{{topic="{topic}"}}'] = round(max(0.0, now - oldest_ms / 1000), 3)
