@@ -21,7 +21,7 @@ class TableSeries:
         self.per_index: dict[tuple[str, str], Series] = {}
 
     def operation(self, metric: str, operation: str) -> Series:
-        found = self.per_operation.get((metric, operation))
+        found = self.per_operation.get((metric, operation))  # a tuple of two interned strings: cheap
         if found is None:
             unit = "Milliseconds" if metric == "SuccessfulRequestLatency" else "Count"
             found = self.per_operation[metric, operation] = self.store.series(

@@ -42,11 +42,7 @@ def observe(ctx: Context | None, operation: str, req: dict | None, result: dict 
     metrics = ctx.metrics
     if error is None:
         if operation in ITEM_OPERATIONS:
-            for name in tables_of(operation, req or {}):
-                metrics.table(name).operation("SuccessfulRequestLatency", operation).add(seconds * 1000)
-            if operation in ("Query", "Scan") and result is not None:
-                metrics.table(req["TableName"].rpartition(":table/")[2]).operation(
-                    "ReturnedItemCount", operation).add(result.get("Count", 0))
+            record_success(metrics, operation, req, result, seconds)
         return
     failure = type(error).__name__
     if failure == "ConditionalCheckFailedException":
@@ -60,6 +56,18 @@ def observe(ctx: Context | None, operation: str, req: dict | None, result: dict 
             metrics.table(name).operation("SystemErrors", operation).add(1)
     elif error.status == 400:
         metrics.user_errors.add(1)
+
+
+def record_success(metrics: DynamoDBSeries, operation: str, req: dict, result: dict | None, seconds: float) -> None:
+    """SuccessfulRequestLatency per table named, ReturnedItemCount of a Query or Scan. A plain
+    TableName (most calls) skips the general lookup: this runs on every item call."""
+    name = req.get("TableName")
+    names = (name,) if name is not None and ":" not in name else tables_of(operation, req)
+    for name in names:
+        table = metrics.tables.get(name) or metrics.table(name)
+        table.operation("SuccessfulRequestLatency", operation).add(seconds * 1000)
+    if result is not None and operation in ("Query", "Scan"):
+        table.operation("ReturnedItemCount", operation).add(result.get("Count", 0))
 
 
 def tables_of(operation: str, req: dict) -> list[str]:
