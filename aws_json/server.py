@@ -13,9 +13,9 @@ import asyncio
 import inspect
 import logging
 import time
-from time import perf_counter
 from collections import Counter
 from contextlib import asynccontextmanager
+from time import perf_counter
 from typing import Any, Protocol
 
 import orjson
@@ -242,7 +242,7 @@ def _observe(service: Service, state: PartState, operation: str, req: dict | Non
     if service.observe is not None:
         try:
             service.observe(state.part.context, operation, req, result, error, perf_counter() - started)
-        except Exception:
+        except Exception:  # a bug in a metric must not fail a call that succeeded
             log.exception("metrics of a call failed", extra={"operation": operation})
 
 

@@ -207,4 +207,4 @@ def query_error(service_model: dict, exc: AWSError) -> bytes:
 def epoch_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value
-    return dt.datetime.fromtimestamp(float(value), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(float(value), dt.UTC)

@@ -28,10 +28,10 @@ def timestamp(value, member: str) -> float:
     if isinstance(value, int | float):
         return float(value)
     try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(str(value))  # Python 3.11 reads a trailing Z
     except ValueError:
         raise E.InvalidParameterValueException(f"The parameter {member} must be a valid ISO 8601 date.") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def window(req: dict, period: int, period_member: str = "Period") -> Window:

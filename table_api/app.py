@@ -10,8 +10,8 @@ from kafka_io.client import Kafka
 from kafka_io.delivered import DeliveredTail
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
-from table_api.backfill import resume_backfills
 from monitoring.handles import DynamoDBSeries
+from table_api.backfill import resume_backfills
 from table_api.capacity import Throttle
 from table_api.context import Context
 from table_api.metrics import observe

@@ -24,9 +24,9 @@ import orjson
 
 from table_api.context import Context, Table
 from table_api.errors import ResourceNotFoundException
+from table_api.metrics import record_ttl_deletes
 from table_api.time_to_live import TTL_IDENTITY, enabled_attribute, expired
 from table_api.values import Item
-from table_api.metrics import record_ttl_deletes
 from table_api.writes import Apply, write_items
 
 log = logging.getLogger("cdc_bridge.table_api.ttl")

@@ -43,7 +43,7 @@ def client(request, url, tmp_path_factory):
 
 
 def window(minutes_back: int = 30) -> dict:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return {"StartTime": now - dt.timedelta(minutes=minutes_back), "EndTime": now + dt.timedelta(minutes=1)}
 
 
@@ -52,7 +52,7 @@ def table_metric(name: str, metric: str = "ConsumedWriteCapacityUnits") -> dict:
 
 
 def test_aws_cli_get_metric_statistics_returns_the_units_written(aws_cli, url, written):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     result = aws_cli("--endpoint-url", url, "cloudwatch", "get-metric-statistics", "--namespace", DDB,
                      "--metric-name", "ConsumedWriteCapacityUnits", "--dimensions", f"Name=TableName,Value={written}",
                      "--statistics", "Sum", "--period", "60",
@@ -130,7 +130,7 @@ def test_errors_in_each_protocol(client, written):
         return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
 
     assert code(Period=90) == ("InvalidParameterValue", "The parameter Period must be a multiple of 60.")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert code(StartTime=now, EndTime=now - dt.timedelta(minutes=1)) == (
         "InvalidParameterValue", "The parameter StartTime must be less than the parameter EndTime.")
     too_many, message = code(StartTime=now - dt.timedelta(days=2), EndTime=now)
@@ -143,7 +143,7 @@ def test_a_missing_parameter_is_named(url, tmp_path, written):
         loose = cloudwatch(url, protocol, tmp_path, parameter_validation=False)
         with pytest.raises(ClientError) as caught:
             loose.get_metric_statistics(**table_metric(written), Statistics=["Sum"], Period=60,
-                                        EndTime=dt.datetime.now(dt.timezone.utc))
+                                        EndTime=dt.datetime.now(dt.UTC))
         assert caught.value.response["Error"]["Code"] == "MissingParameter", protocol
         assert caught.value.response["Error"]["Message"] == "The parameter StartTime is required."
         with pytest.raises(ClientError) as caught:

@@ -41,10 +41,10 @@ def test_errors_carry_the_query_code():
 
 
 def test_cbor_timestamps_are_epoch_seconds_both_ways():
-    sent = cbor2.dumps({"StartTime": dt.datetime(1970, 1, 1, 0, 2, tzinfo=dt.timezone.utc)}, datetime_as_timestamp=True)
+    sent = cbor2.dumps({"StartTime": dt.datetime(1970, 1, 1, 0, 2, tzinfo=dt.UTC)}, datetime_as_timestamp=True)
     assert wires.cbor_request(sent) == {"StartTime": 120.0}
     answer = cbor2.loads(wires.cbor_answer(MODEL["shapes"], "GetMetricStatisticsOutput",
                                            {"Datapoints": [{"Timestamp": 120, "Sum": 1}]}))
-    assert answer["Datapoints"][0] == {"Timestamp": dt.datetime(1970, 1, 1, 0, 2, tzinfo=dt.timezone.utc), "Sum": 1.0}
+    assert answer["Datapoints"][0] == {"Timestamp": dt.datetime(1970, 1, 1, 0, 2, tzinfo=dt.UTC), "Sum": 1.0}
     assert wires.cbor_target("/service/GraniteServiceVersion20100801/operation/ListMetrics") == (
         "GraniteServiceVersion20100801.ListMetrics")
