@@ -52,9 +52,11 @@ def wait_for_sample(url: str, name: str, expected: float, timeout_s: float = 30.
         time.sleep(0.2)
 
 
-def cloudwatch(url: str, protocol: str | None = None, tmp_dir: Path | None = None, **config):
+def cloudwatch(url: str, protocol: str | None = None, tmp_dir: Path | None = None, credentials: dict | None = None,
+               **config):
     """A boto3 CloudWatch client; with `protocol`, one whose model lists only that protocol (botocore
-    picks json first and has no option to choose, so its model is copied with `protocols` narrowed)."""
+    picks json first and has no option to choose, so its model is copied with `protocols` narrowed).
+    `credentials`: boto3's aws_access_key_id and aws_secret_access_key (default: the suite's)."""
     if protocol is None:
         return endpoint(url).client("cloudwatch", **config)
     [source] = glob.glob(os.path.join(os.path.dirname(botocore.__file__), "data", "cloudwatch", "*", "service-2.json*"))
@@ -70,6 +72,6 @@ def cloudwatch(url: str, protocol: str | None = None, tmp_dir: Path | None = Non
     session.get_component("data_loader").search_paths.insert(0, str(tmp_dir / protocol))
     client = boto3.Session(botocore_session=session).client(
         "cloudwatch", endpoint_url=url, region_name=REGION,
-        config=botocore.config.Config(retries={"max_attempts": 1}, **config), **CREDENTIALS)
+        config=botocore.config.Config(retries={"max_attempts": 1}, **config), **(credentials or CREDENTIALS))
     assert client.meta.service_model.resolved_protocol == protocol
     return client
