@@ -124,11 +124,11 @@ class AwsJsonApp:
         app.state.aws_json = self
 
     async def __call__(self, scope, receive, send) -> None:
-        wire = _wire(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
+        wire, target = _wire(scope) if scope["type"] == "http" and scope["method"] == "POST" else (None, "")
         if wire is not None:
             body = await read_body(scope, receive)  # already bounded by the Screen in front
             if wire == "json":
-                status, content_type, payload, headers = await self.reply(_header(scope, b"x-amz-target"), body, scope)
+                status, content_type, payload, headers = await self.reply(target, body, scope)
             else:
                 status, content_type, payload, headers = await self.reply_other(wire, body, scope)
             await send({"type": "http.response.start", "status": status, "headers": [
@@ -223,17 +223,18 @@ class AwsJsonApp:
         return {s.model["metadata"]["apiVersion"]: s for s, _ in self.routes.values() if "query" in s.protocols}
 
 
-def _wire(scope) -> str | None:
-    """Which wire format a POST speaks: json (X-Amz-Target), cbor, query (a form to /); None: not an AWS call."""
+def _wire(scope) -> tuple[str | None, str]:
+    """Which wire format a POST speaks, and its X-Amz-Target: json (the target, or none: an unknown
+    operation), cbor, query (a form to / without a target); None: not an AWS call."""
     path = scope["path"]
     if path == "/":
-        if _header(scope, b"x-amz-target") or not _header(scope, b"content-type").startswith(
-                "application/x-www-form-urlencoded"):
-            return "json"
-        return "query"
+        target = _header(scope, b"x-amz-target")
+        if target or not _header(scope, b"content-type").startswith("application/x-www-form-urlencoded"):
+            return "json", target
+        return "query", ""
     if path.startswith("/service/") and _header(scope, b"smithy-protocol") == "rpc-v2-cbor":
-        return "cbor"
-    return None
+        return "cbor", ""
+    return None, ""
 
 
 def _observe(service: Service, state: PartState, operation: str, req: dict | None, result: dict | None,
