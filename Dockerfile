@@ -27,6 +27,8 @@ COPY cloudwatch_logs cloudwatch_logs
 COPY firehose firehose
 COPY event_sources event_sources
 COPY console console
+COPY monitoring monitoring
+COPY cloudwatch cloudwatch
 RUN pip install --no-cache-dir . \
     && python -c "from cdc_bridge.broker import tansu_binary; tansu_binary()"
 # (the last line marks the embedded broker's binary executable now, as root: the user that runs

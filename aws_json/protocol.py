@@ -52,6 +52,10 @@ class Service:
         self.authorization: Callable[[Any, str, dict], list] | None = None
         self.handlers: dict[str, Handler] = {}
         self.required: dict[str, tuple[str, ...]] = {}
+        # (context, operation, request or None, result or None, error or None, seconds) after each
+        # call: the service's metrics (docs/monitoring.md); None costs nothing
+        self.observe: Callable[[Any, str, dict | None, dict | None, errors.AWSError | None, float], None] | None = None
+        self.protocols: tuple[str, ...] = tuple(self.model["metadata"].get("protocols", ("json",)))
 
     def operation(self, name: str, required: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
         """Register an operation; `required` adds members the service requires but its model
@@ -68,16 +72,22 @@ class Service:
 
     def request(self, name: str, body: bytes) -> tuple[Handler, dict]:
         """Decode and validate a request; raise the AWS error a client must see."""
-        handler = self.handlers.get(name)
-        if handler is None:
+        if name not in self.handlers:
             raise self.errors.UnknownOperationException()
         try:
             req = orjson.loads(body) if body else {}
         except orjson.JSONDecodeError:
             raise self.errors.SerializationException("Start of structure or map found where not expected.")
+        return self.validated(name, req, deep=may_nest_deeper(body))
+
+    def validated(self, name: str, req: Any, deep: bool = True) -> tuple[Handler, dict]:
+        """`request` for a body another wire format decoded (aws_json.wires): the same checks."""
+        handler = self.handlers.get(name)
+        if handler is None:
+            raise self.errors.UnknownOperationException()
         if not isinstance(req, dict):
             raise self.errors.SerializationException("Start of structure or map found where not expected.")
-        if may_nest_deeper(body) and nesting_exceeds(req):  # deeper than any valid request (limits.py)
+        if deep and nesting_exceeds(req):  # deeper than any valid request (limits.py)
             raise self.errors.ValidationException(NESTING_TOO_DEEP)
         input_shape = self.model["operations"][name].get("input")
         if input_shape:
@@ -93,15 +103,19 @@ class Service:
 
 
 class ShapeProblem(str):
-    """A constraint violation; `serialization` marks a wrong JSON type."""
+    """A constraint violation; `serialization` marks a wrong JSON type, `member` a missing member."""
 
     serialization = False
+    member = ""
 
 
 def serialization_or_validation(errors_module, problems: list[ShapeProblem]) -> Exception:
     wrong_types = [p for p in problems if p.serialization]
     if wrong_types:
         return errors_module.SerializationException(wrong_types[0])
+    missing = [p.member for p in problems if p.member]
+    if missing and hasattr(errors_module, "missing_parameter"):  # a service with its own wording (CloudWatch)
+        return errors_module.missing_parameter(missing[0])
     n = len(problems)
     head = f"{n} validation error{'s' if n > 1 else ''} detected: "
     return errors_module.ValidationException(head + "; ".join(problems))
@@ -128,9 +142,11 @@ def _wrong_type(path: str, expected: str) -> ShapeProblem:
     return problem
 
 
-def _violation(value: Any, path: str, constraint: str) -> ShapeProblem:
+def _violation(value: Any, path: str, constraint: str, member: str = "") -> ShapeProblem:
     shown = "null" if value is None else f"'{render(value)}'"
-    return ShapeProblem(f"Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
+    problem = ShapeProblem(f"Value {shown} at '{path}' failed to satisfy constraint: Member must {constraint}")
+    problem.member = member
+    return problem
 
 
 def render(value: Any) -> str:
@@ -157,7 +173,7 @@ def _check_structure(shapes, shape, value, path):
         del value[name]  # AWS reads a null member as an absent one; operations then see only real values
     for name in shape.get("required", ()):
         if value.get(name) is None:
-            problems.append(_violation(None, _member_path(path, name), "not be null"))
+            problems.append(_violation(None, _member_path(path, name), "not be null", name))
     for name, item in value.items():
         member = members.get(name)
         if member is None:

@@ -75,6 +75,8 @@ def add_listener(parser: argparse.ArgumentParser) -> None:
                 "(unset: <data-dir>/credentials.json when it exists, else any caller is accepted)")
     switch(parser, "--allow-anonymous", "CDC_BRIDGE_ALLOW_ANONYMOUS",
            help="serve a non-loopback --host without credentials (anyone who reaches the port may do anything)")
+    option(parser, "--metrics-retention-hours", "CDC_BRIDGE_METRICS_RETENTION_HOURS", default=3.0, type=float,
+           help="how long the CloudWatch API keeps the 1-minute figures /metrics also shows (in memory)")
     switch(parser, "--http-basic-auth", "CDC_BRIDGE_HTTP_BASIC_AUTH",
            help="with --credentials-file: /metrics and the schema registry's routes need HTTP basic auth (an access "
                 "key id and its secret: Prometheus and registry clients cannot sign); /health stays open")
@@ -304,6 +306,7 @@ def run_server(args) -> int:
     from aws_json.http_protocol import JoinedWritesProtocol
     from aws_json.screen import Screen
     from aws_json.server import create_app
+    from monitoring.store import MetricStore
 
     # Several threads share the GIL here (the HTTP loop, request workers, the publisher, Kafka
     # pollers): with 1 ms instead of CPython's 5 ms a thread woken by a commit or a fetch runs
@@ -318,7 +321,8 @@ def run_server(args) -> int:
             broker.stop()
         return 2
     # Browser guard and body limit before anything else reads the request (aws_json/screen.py).
-    app = Screen(create_app(parts_of(args, broker, gate), gate), listen_host=args.host)
+    store = MetricStore(retention_s=float(args.metrics_retention_hours) * 3600)
+    app = Screen(create_app(parts_of(args, broker, gate), gate, store), listen_host=args.host)
     print(f"cdc-bridge listening on {public_url(args)} (health: /health)", file=sys.stderr, flush=True)
     # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (nothing here
     # reads the client's address); no `server` header (AWS sends none either); one write per response.
@@ -446,6 +450,9 @@ def parts_of(args, broker=None, gate=None) -> list:
             kinesis_shard_limit=int(args.kinesis_shard_limit),
             kinesis_grace_s=float(args.kinesis_grace_seconds),
         )))
+    from cloudwatch.app import CloudWatchPart
+
+    parts.append(CloudWatchPart())  # the CloudWatch API over the figures every part records (docs/monitoring.md)
     if args.command == "up":
         from console.app import Console
 

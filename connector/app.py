@@ -10,6 +10,7 @@ from connector.authorization import kinesis_checks, streams_checks
 from connector.catalog import StreamCatalog
 from connector.context import ConnectorContext
 from connector.kinesis_catalog import KinesisCatalog
+from connector.metrics import observe_kinesis, observe_streams
 from connector.operations import dynamodb_streams, kinesis_admin, kinesis_records, kinesis_service, kinesis_streams
 from connector.settings import Settings
 from connector.shards import Shards
@@ -21,6 +22,8 @@ from kafka_io.readers import Offsets, ReaderPool
 KINESIS_MODULES = (kinesis_streams, kinesis_admin, kinesis_records)
 dynamodb_streams.SERVICE.authorization = streams_checks
 kinesis_service.SERVICE.authorization = kinesis_checks
+dynamodb_streams.SERVICE.observe = observe_streams  # CloudWatch's metrics of each call (connector/metrics.py)
+kinesis_service.SERVICE.observe = observe_kinesis
 
 
 class Connector:
@@ -58,7 +61,8 @@ class Connector:
         # With a data directory, Kinesis streams the broker lost are restored from it (see KinesisCatalog).
         kinesis = KinesisCatalog(kafka, producer, on_deleting=deleting, data_dir=self.settings.data_dir)
         kinesis.start()
-        self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer)
+        self.context = ConnectorContext(self.settings, catalog, shards, kinesis, producer,
+                                        **({"store": env["metrics"]} if "metrics" in env else {}))
         env["connector"] = self.context  # for the event source mappings' pollers (event_sources/)
 
     def stop(self) -> None:

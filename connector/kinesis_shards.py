@@ -178,6 +178,7 @@ class Page:
     next_offset: int
     at_end: bool  # the reader reached the end of what the partition holds now
     last_timestamp_ms: int | None
+    data_bytes: int = 0  # of the records' data: GetRecords.Bytes
 
 
 def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms: int) -> Page:
@@ -192,7 +193,7 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
         messages = reader.read(limit, READ_WAIT_S)
         base = kinesis_sequence_base(shard.epoch, shard.number)
         records: list[dict] = []
-        size, last_ts, stop = 0, None, len(messages)
+        size, returned, last_ts, stop = 0, 0, None, len(messages)
         for i, message in enumerate(messages):
             position = message.offset()
             if position < offset:  # the broker reset a position past its end to the earliest
@@ -216,12 +217,13 @@ def read_page(pool: ReaderPool, shard: Shard, offset: int, limit: int, cutoff_ms
                 # A record from a plain Kafka producer may have no key: "" (or undecodable bytes, U+FFFD).
                 "PartitionKey": key.decode("utf-8", "replace") if key else "",
             })
+            returned += len(value)
             last_ts = ts
         reader.unread(messages[stop:])
         next_offset = max(reader.position, offset)
         if end is not None:
             next_offset = min(next_offset, end)
-        return Page(records, next_offset, reader.at_end([]), last_ts)
+        return Page(records, next_offset, reader.at_end([]), last_ts, returned)
     finally:
         pool.release(reader)
 

@@ -10,9 +10,11 @@ from kafka_io.client import Kafka
 from kafka_io.delivered import DeliveredTail
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
+from monitoring.handles import DynamoDBSeries
 from table_api.backfill import resume_backfills
 from table_api.capacity import Throttle
 from table_api.context import Context
+from table_api.metrics import observe
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, renew_lost_streams
 from table_api.outbox import Publisher
@@ -21,6 +23,7 @@ from table_api.storage.sqlite import SqliteStorage
 from table_api.sweeper import Sweeper
 
 log = logging.getLogger("cdc_bridge.table_api")
+SERVICE.observe = observe  # each call's outcome in CloudWatch's AWS/DynamoDB metrics (table_api/metrics.py)
 
 
 class TableApi:
@@ -40,6 +43,8 @@ class TableApi:
     def start(self, env: dict[str, Any]) -> None:
         storage = SqliteStorage(self.settings.db_path, self.settings.sqlite_synchronous)
         self.context = ctx = Context(self.settings, storage)
+        if "metrics" in env:  # the server's store: /metrics and the CloudWatch API read it
+            ctx.metrics = DynamoDBSeries(env["metrics"])
         if self.settings.enforce_capacity:
             ctx.throttle = Throttle(self.settings.on_demand_read_limit, self.settings.on_demand_write_limit)
         resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from table_api.errors import ProvisionedThroughputExceededException
 from table_api.indexes import SecondaryIndex, index_arn
+from table_api.metrics import record_consumed
 
 if TYPE_CHECKING:
     from table_api.context import Context, Table
@@ -151,14 +152,15 @@ def charge(ctx: Context, table: Table, kind: Kind, units: float,
 
 def charge_tables(ctx: Context, charges: list[tuple[Table, Kind, float, dict[SecondaryIndex, float]]]) -> None:
     """`charge` for a request over several tables (BatchGetItem, BatchWriteItem, transactions):
-    all of them or none."""
+    all of them or none. The units count in the tables' metrics once charged (always without
+    --enforce-capacity)."""
     throttle = ctx.throttle
-    if throttle is None:
-        return
-    demands = [d for table, kind, units, index_units in charges
-               for d in demands_of(throttle, table.description, kind, units, index_units)]
-    if demands:
-        throttle.charge(demands)
+    if throttle is not None:
+        demands = [d for table, kind, units, index_units in charges
+                   for d in demands_of(throttle, table.description, kind, units, index_units)]
+        if demands:
+            throttle.charge(demands)
+    record_consumed(ctx.metrics, charges)  # CloudWatch's Consumed*CapacityUnits, throttled or not
 
 
 def refused_tables(ctx: Context, charges: list[tuple[Table, Kind, float, dict[SecondaryIndex, float]]]) -> set[str]:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from monitoring.handles import DynamoDBSeries
+from monitoring.store import MetricStore
 from table_api.errors import ResourceNotFoundException, ValidationException
 from table_api.indexes import SecondaryIndex, indexes_of
 from table_api.keys import KeySchema
@@ -58,6 +60,8 @@ class Context:
     events_committed: Callable[[], None] = lambda: None
     # --enforce-capacity: the token buckets every data operation charges (None: nothing is throttled).
     throttle: Throttle | None = None
+    # CloudWatch's AWS/DynamoDB series (table_api/metrics.py records into them)
+    metrics: DynamoDBSeries = field(default_factory=lambda: DynamoDBSeries(MetricStore()))
 
     def table(self, name_or_arn: str, *, name_in_error: bool = False) -> Table:
         """The table, or ResourceNotFoundException: item operations say only "Requested resource

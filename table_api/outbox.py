@@ -67,6 +67,7 @@ class Publisher:
         self.failure: str | None = None
         self.published_total = 0
         self.sessions = 0
+        self.errors = 0  # delivery failures and sessions ended by an error
         self.connected = False
         self.removed_at = 0.0
         self.checked_at = self.logged_at = self.warned_at = -BACKLOG_LOG_EVERY_S
@@ -92,6 +93,7 @@ class Publisher:
                 self._session()
             except Exception as exc:
                 self.connected = False
+                self.errors += 1
                 log.warning("publishing session ended; retrying", extra={"error": f"{type(exc).__name__}: {exc}"})
                 self.stopping.wait(RETRY_DELAY_S)
 
@@ -241,6 +243,7 @@ class Publisher:
         def done(err, message) -> None:
             if err is not None:
                 self.failure = f"delivery failed: {err}"
+                self.errors += 1
                 return
             with self.lock:
                 self.delivered.append(seq)
@@ -295,7 +298,24 @@ class Publisher:
             "cdc_bridge_events_published_total": self.published_total,
             "cdc_bridge_publisher_connected": int(self.connected),
             "cdc_bridge_publisher_sessions_total": self.sessions,
+            "cdc_bridge_publisher_errors_total": self.errors,
+            **self.stream_lag(),
         }
+
+    def stream_lag(self) -> dict[str, float]:
+        """Per stream topic: events waiting in the outbox, and the oldest one's age (0 for a stream
+        with none waiting, so that each stream has its series)."""
+        with self.backlog_lock:
+            by_topic = self.backlog_outbox.backlog_by_topic()
+        now = time.time()
+        lag: dict[str, float] = {}
+        for topic in sorted(self.active_topics() - {CATALOG_TOPIC}):
+            lag[f'cdc_bridge_stream_lag_events{{topic="{topic}"}}'] = 0
+            lag[f'cdc_bridge_stream_lag_seconds{{topic="{topic}"}}'] = 0.0
+        for topic, rows, oldest_ms in by_topic:
+            lag[f'cdc_bridge_stream_lag_events{{topic="{topic}"}}'] = rows
+            lag[f'cdc_bridge_stream_lag_seconds{{topic="{topic}"}}'] = round(max(0.0, now - oldest_ms / 1000), 3)
+        return lag
 
     def outbox_backlog(self) -> tuple[int, int | None]:
         with self.backlog_lock:

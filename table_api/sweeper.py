@@ -24,6 +24,7 @@ import orjson
 
 from table_api.context import Context, Table
 from table_api.errors import ResourceNotFoundException
+from table_api.metrics import record_ttl_deletes
 from table_api.time_to_live import TTL_IDENTITY, enabled_attribute, expired
 from table_api.values import Item
 from table_api.writes import Apply, write_items
@@ -101,7 +102,9 @@ class Sweeper:
         apply = still_expired(attribute, now)
         written = write_items(self.ctx, [(table, key, apply) for key in keys], user_identity=TTL_IDENTITY)
         took = time.perf_counter() - started
-        done.add(sum(w.change is not None for w in written), took)
+        deleted = sum(w.change is not None for w in written)
+        record_ttl_deletes(self.ctx, table, deleted)
+        done.add(deleted, took)
         time.sleep(max(MIN_PAUSE_S, took))
 
 

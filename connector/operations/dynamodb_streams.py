@@ -22,6 +22,7 @@ from connector.ids import (
     shard_id,
     timestamp_ms,
 )
+from connector.metrics import record_returned
 from connector.shards import now_ms
 from contracts.stream_catalog import label_millis, stream_epoch
 from schemas import codec
@@ -124,6 +125,7 @@ async def get_records(ctx: ConnectorContext, req: dict) -> dict:
             # What woke us is in the publisher's tail: read it here, without a thread hop.
             result = (read_records(ctx, iterator, limit, delivered_only=True)
                       or await asyncio.to_thread(read_records, ctx, iterator, limit))
+    record_returned(ctx, iterator.stream, len(result["Records"]))
     return result
 
 

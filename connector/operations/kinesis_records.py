@@ -48,6 +48,7 @@ from connector.kinesis_shards import (
     shards_of,
     stream_of_topic,
 )
+from connector.metrics import record_read
 from connector.operations.kinesis_service import SERVICE, E, find_stream, not_found, timestamp_ms
 
 MAX_PUT_RECORDS_BYTES = 5 * 1024 * 1024
@@ -279,6 +280,7 @@ async def get_records(ctx: ConnectorContext, req: dict) -> dict:
     # From the last record returned to now; 0 only at the end of what the shard holds.
     behind = 0 if page.at_end else max(1, now - (page.last_timestamp_ms or now))
     result: dict = {"Records": page.records, "MillisBehindLatest": behind}
+    record_read(ctx, name, len(page.records), page.data_bytes, behind)
     if shard.closed and page.next_offset >= shard.end_offset:
         result["ChildShards"] = [child_shard(c) for c in children(stream, shard)]
     else:

@@ -5,6 +5,7 @@ const SERVICES = {
   dynamodb: ["DynamoDB_20120810", "application/x-amz-json-1.0"],
   streams: ["DynamoDBStreams_20120810", "application/x-amz-json-1.0"],
   kinesis: ["Kinesis_20131202", "application/x-amz-json-1.1"],
+  cloudwatch: ["GraniteServiceVersion20100801", "application/x-amz-json-1.0"],
 };
 
 export class ApiError extends Error {

@@ -218,6 +218,10 @@ class SqliteOutbox:
         count, oldest = self.db.execute("SELECT COUNT(*), MIN(created_ms) FROM outbox").fetchone()
         return count, oldest
 
+    def backlog_by_topic(self) -> list[tuple[str, int, int]]:
+        """(topic, rows, oldest created_ms) of each stream with events waiting: its lag behind the table."""
+        return self.db.execute("SELECT topic, COUNT(*), MIN(created_ms) FROM outbox GROUP BY topic").fetchall()
+
     def close(self) -> None:
         self.db.close()
 

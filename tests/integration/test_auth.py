@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cdc_bridge.broker import free_port
+from tests.api.monitoring_helpers import PROTOCOLS, cloudwatch
 from tests.conftest import wait_healthy
 
 ACCOUNT = "000000000000"
@@ -295,6 +296,23 @@ def test_a_request_signed_by_hand_following_the_specification(server):
                                               "Authorization": authorization})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert TABLE in json.loads(response.read())["TableNames"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_cloudwatch_calls_are_signed_and_checked_in_every_protocol(server, protocol, tmp_path):
+    """The CBOR path and the query form are signed like JSON, and checked as cloudwatch:<Operation>."""
+    url, _ = server
+
+    def keys(user: str) -> dict:
+        return {"aws_access_key_id": f"AKID{user.upper()}", "aws_secret_access_key": f"secret-{user}"}
+
+    admin = cloudwatch(url, protocol, tmp_path, keys("admin"))
+    assert isinstance(admin.list_metrics(Namespace="AWS/DynamoDB")["Metrics"], list)
+    code, message, status = error_of(lambda: cloudwatch(url, protocol, tmp_path, keys("guide")).list_metrics())
+    assert (status, code) == (400, "AccessDeniedException") and "cloudwatch:ListMetrics" in message
+    wrong = {"aws_access_key_id": "AKIDADMIN", "aws_secret_access_key": "wrong"}
+    code, _, status = error_of(lambda: cloudwatch(url, protocol, tmp_path, wrong).list_metrics())
+    assert (status, code) == (400, "InvalidSignatureException")
 
 
 def test_health_stays_open_without_a_signature(server):

@@ -38,11 +38,13 @@ function rates(key) {
   return history.slice(1).map((s, i) => Math.max(0, (s[key] - history[i][key]) / ((s.t - history[i].t) / 1000)));
 }
 
-function chart(title, unit, values) {
+// A small line chart of `values` (the newest last) in a figure; `slots`: how many values fill its
+// width; `caption`: what the caption says after the title (default: the newest value and the highest)
+export function chart(title, unit, values, { slots = KEEP, caption } = {}) {
   const width = 300;
   const height = 90;
   const max = Math.max(1, ...values);
-  const step = width / (KEEP - 1);
+  const step = width / (slots - 1);
   const offset = width - step * (values.length - 1);
   const points = values.map((v, i) => `${(offset + i * step).toFixed(1)},${(height - (v / max) * (height - 4)).toFixed(1)}`);
   const svg = document.createElementNS(SVG, "svg");
@@ -60,7 +62,7 @@ function chart(title, unit, values) {
   line.setAttribute("class", "series");
   svg.append(line);
   return h("figure", { class: "chart card" }, h("figcaption", {}, h("strong", {}, title),
-    h("span", { class: "muted" }, ` now ${last.toFixed(2)} ${unit} · max ${max.toFixed(2)}`)), svg);
+    h("span", { class: "muted" }, ` ${caption ?? `now ${last.toFixed(2)} ${unit} · max ${max.toFixed(2)}`}`)), svg);
 }
 
 export async function render(view) {

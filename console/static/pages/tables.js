@@ -1,6 +1,7 @@
 // Tables: the list, the create form (the study guide's console steps) and a table's detail.
 import { call } from "../api.js";
 import { bytes, confirmByName, field, h, replace, select, status } from "../dom.js";
+import { tableMetrics } from "./table_metrics.js";
 
 const KEY_TYPES = [["S", "String"], ["N", "Number"], ["B", "Binary"]];
 export const VIEW_TYPES = ["NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY"];
@@ -217,6 +218,7 @@ async function detail(view, name) {
     const indexes = [...(t.GlobalSecondaryIndexes || []).map((i) => ["Global", i]),
       ...(t.LocalSecondaryIndexes || []).map((i) => ["Local", i])];
     const link = (href, text) => h("a", { class: "button", href }, text);
+    const metrics = tableMetrics(name);
     const enc = encodeURIComponent(name);
     view.append(
       h("div", { class: "actions" }, link(`#/items/${enc}`, "Explore items"), link(`#/streams/${enc}`, "Live tail"),
@@ -238,7 +240,9 @@ async function detail(view, name) {
           h("td", {}, keysText(i.KeySchema)), h("td", {}, i.Projection.ProjectionType),
           h("td", {}, i.IndexStatus || "ACTIVE"), h("td", { class: "num" }, i.ItemCount ?? "–"))))))
         : h("p", { class: "muted" }, "No secondary indexes."),
+      metrics.section,
       h("p", {}, h("a", { href: "#/charts" }, "Writes, reads, stream lag and outbox backlog in Charts")));
+    return metrics.stop;
   } catch (e) {
     line.error(e);
   }
