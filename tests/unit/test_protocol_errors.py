@@ -1,7 +1,8 @@
 """The errors the shared server raises for any service (aws_json.errors.protocol_errors), answered by
 every service `up` mounts on `POST /` in its own protocol: DynamoDB and DynamoDB Streams in DynamoDB's
 JSON 1.0 namespace, Kinesis, Firehose and CloudWatch Logs in JSON 1.1 with bare names (Kinesis names
-a crash InternalFailure). The parts are built as `up` builds them, and never started."""
+a crash InternalFailure), CloudWatch in JSON 1.0 with its query-compatible names. The parts are built
+as `up` builds them, and never started."""
 
 from __future__ import annotations
 
@@ -24,7 +25,20 @@ PROTOCOLS = {
     "Kinesis_20131202": ("application/x-amz-json-1.1", "", "InternalFailure", "Internal service failure."),
     "Firehose_20150804": JSON_11,
     "Logs_20140328": JSON_11,
+    "GraniteServiceVersion20100801": ("application/x-amz-json-1.0", "", "InternalServerError", "Internal service error"),
 }
+# CloudWatch words two of them its own way (its JSON protocol is query-compatible: InvalidAction,
+# InvalidParameterValue in x-amzn-query-error)
+UNKNOWN_OPERATION = ("UnknownOperationException", "An unknown operation was requested.")
+SERIALIZATION = ("SerializationException", "Start of structure or map found where not expected.")
+WORDING = {"GraniteServiceVersion20100801": {
+    UNKNOWN_OPERATION: ("UnknownOperationException",
+                        "The action or operation requested is invalid. Verify that the action is typed correctly."),
+    SERIALIZATION: ("InvalidParameterValueException", "Start of structure or map found where not expected.")}}
+
+
+def worded(prefix: str, error: tuple[str, str]) -> tuple[str, str]:
+    return WORDING.get(prefix, {}).get(error, error)
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +69,19 @@ def test_every_mounted_service_is_listed_here(app):
 @pytest.mark.parametrize("prefix", PROTOCOLS)
 def test_an_unknown_operation_is_answered_in_the_services_protocol(ready, prefix):
     content_type, namespace, _, _ = PROTOCOLS[prefix]
+    name, message = worded(prefix, UNKNOWN_OPERATION)
     assert answer(ready, f"{prefix}.NoSuchOperation", b"{}") == (400, content_type, {
-        "__type": f"{namespace}UnknownOperationException", "message": "An unknown operation was requested."})
+        "__type": f"{namespace}{name}", "message": message})
 
 
 @pytest.mark.parametrize("prefix", PROTOCOLS)
 def test_a_malformed_body_is_a_serialization_error_in_the_services_protocol(ready, prefix):
     content_type, namespace, _, _ = PROTOCOLS[prefix]
     operation = next(iter(ready.routes[prefix][0].handlers))
+    name, message = worded(prefix, SERIALIZATION)
     for body in (b"{not json", b"[1, 2]"):
         assert answer(ready, f"{prefix}.{operation}", body) == (400, content_type, {
-            "__type": f"{namespace}SerializationException",
-            "message": "Start of structure or map found where not expected."})
+            "__type": f"{namespace}{name}", "message": message})
 
 
 @pytest.mark.parametrize("prefix", PROTOCOLS)
