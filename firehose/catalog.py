@@ -10,42 +10,15 @@ from collections.abc import Callable
 import orjson
 
 from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
-from kafka_io.client import Kafka, Record
+from kafka_io.client import Kafka
 from kafka_io.producer import RecordProducer
-from kafka_io.topic_view import TopicView
+from kafka_io.topic_view import JsonView
 
 CATALOG_TOPIC = "_cdc_bridge_firehose_streams"
 
 
 class CatalogWriteFailed(RuntimeError):
     pass
-
-
-class JsonView(TopicView):
-    """A compacted topic of JSON values by string key."""
-
-    def __init__(self, kafka: Kafka, topic: str, on_change: Callable[[str, dict | None], None] | None = None):
-        super().__init__(kafka, topic)
-        self.values: dict[str, dict] = {}
-        self.on_change = on_change
-
-    def _apply(self, record: Record) -> None:
-        if record.key is not None:
-            self._apply_value(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
-
-    def _apply_value(self, key: str, value: dict | None, offset: int) -> None:
-        with self.lock:
-            if not self._newer(key, offset):
-                return
-            if value is None:
-                self.values.pop(key, None)
-            else:
-                self.values[key] = value
-        if self.on_change is not None:
-            self.on_change(key, value)
-
-    def get(self, key: str) -> dict | None:
-        return self.values.get(key)
 
 
 class DeliveryCatalog(JsonView):
