@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from contracts.kinesis_streams import is_live
 from table_api.errors import ResourceNotFoundException, ValidationException
 from table_api.indexes import SecondaryIndex, indexes_of
 from table_api.keys import KeySchema
@@ -14,6 +15,7 @@ from table_api.settings import Settings
 from table_api.storage import Storage, TableRecord
 
 if TYPE_CHECKING:
+    from kafka_io.topic_view import JsonView
     from table_api.capacity import Throttle
 
 
@@ -58,6 +60,9 @@ class Context:
     events_committed: Callable[[], None] = lambda: None
     # --enforce-capacity: the token buckets every data operation charges (None: nothing is throttled).
     throttle: Throttle | None = None
+    # The Kinesis stream catalog, read only (kafka_io.topic_view.JsonView; None without Kafka): where a
+    # table's Kinesis streaming destination sends its records (table_api/kinesis_destinations.py).
+    kinesis: JsonView | None = None
 
     def table(self, name_or_arn: str, *, name_in_error: bool = False) -> Table:
         """The table, or ResourceNotFoundException: item operations say only "Requested resource
@@ -76,6 +81,11 @@ class Context:
             table = Table(record, schema, indexes_of(d, schema, backfilling))
             self._tables[name] = table
         return table
+
+    def kinesis_stream(self, name: str) -> dict | None:
+        """A live Kinesis stream's catalog value, from memory (None: unknown, deleted or no Kafka)."""
+        stream = self.kinesis.get(name) if self.kinesis is not None else None
+        return stream if is_live(stream) else None
 
     def forget(self, name: str) -> None:
         self._tables.pop(name, None)
