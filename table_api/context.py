@@ -83,8 +83,16 @@ class Context:
         return table
 
     def kinesis_stream(self, name: str) -> dict | None:
-        """A live Kinesis stream's catalog value, from memory (None: unknown, deleted or no Kafka)."""
-        stream = self.kinesis.get(name) if self.kinesis is not None else None
+        """A live Kinesis stream's catalog value, from memory (None: unknown, deleted or no Kafka). A
+        name the catalog has no record of (not even a deleted marker) is looked up again after
+        reading the catalog to its end: a stream made or restored a moment ago (a connector restores
+        them at start when a memory broker lost the catalog)."""
+        if self.kinesis is None:
+            return None
+        stream = self.kinesis.get(name)
+        if stream is None and self.kinesis.caught_up.is_set():
+            self.kinesis.sync()
+            stream = self.kinesis.get(name)
         return stream if is_live(stream) else None
 
     def forget(self, name: str) -> None:
