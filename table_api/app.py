@@ -67,7 +67,7 @@ class TableApi:
         self.kinesis = ctx.kinesis = JsonView(kafka, KINESIS_CATALOG_TOPIC)
         try:  # where Kinesis streaming destinations send records (the connector writes this catalog)
             self.kinesis.start()
-        except Exception as exc:  # Kafka unreachable: the tail goes on reading once it can
+        except Exception as exc:  # noqa: BLE001 -- Kafka unreachable: the tail goes on reading once it can
             log.warning("could not read the Kinesis catalog at start", extra={"error": str(exc)})
         self.publisher = Publisher(
             kafka, storage, self.registry,

@@ -9,7 +9,12 @@ import time
 from contracts.kinesis_streams import stream_name_of_arn
 from table_api import kinesis_destinations as kds
 from table_api.context import Context, Table
-from table_api.errors import LimitExceededException, ResourceInUseException, ResourceNotFoundException, ValidationException
+from table_api.errors import (
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from table_api.operations.service import SERVICE
 
 # AWS's words for a destination in the wrong state (quoted from real answers in client reports).

@@ -14,7 +14,15 @@ from botocore.exceptions import ClientError
 
 from tests.api.firehose_helpers import client, fast, new_name, objects, read_object, s3_config
 from tests.api.firehose_helpers import wait_status as wait_delivery_status
-from tests.api.kds_helpers import all_records, by_key, destination, enable_active, stream_arn, wait_destination, wait_records
+from tests.api.kds_helpers import (
+    all_records,
+    by_key,
+    destination,
+    enable_active,
+    stream_arn,
+    wait_destination,
+    wait_records,
+)
 from tests.api.kinesis_helpers import create_active, needs_own_server
 from tests.api.ttl_helpers import wait_for
 from tests.conftest import _SESSION_SERVERS, session_up_url
@@ -247,7 +255,7 @@ def test_ttl_deletions_carry_dynamodb_as_their_user_identity(ddb, kinesis, table
 
 def test_table_to_kinesis_to_firehose_to_gzip_files_holds_every_write_in_order(server, ddb, kinesis, table, stream):
     _, archive = server
-    name, arn = stream
+    _, arn = stream
     firehose = client(server[0])
     bucket = new_name("archive")
     delivery = new_name("kds-fh")

@@ -48,7 +48,7 @@ def test_after_a_kill_and_a_restart_the_destination_is_active_and_each_write_is_
     stream = create_active(kinesis, shards=2)
     arn = stream_arn(kinesis, stream)
     enable_active(ddb, table, arn)
-    write_versions(ddb, kinesis, table, stream, range(0, VERSIONS // 2))
+    write_versions(ddb, kinesis, table, stream, range(VERSIONS // 2))
     server.process.kill()  # no clean stop: acknowledged changes may still wait in the outbox
     server.process.wait()
 
