@@ -9,6 +9,10 @@ Within a session the idempotent producer (acks=all, retried forever) keeps each 
 order and free of duplicates, also across broker outages. Any delivery error ends the session;
 the next one reads back again, so nothing is lost or repeated.
 
+Rows of kind "kinesis" are the records of a table's Kinesis streaming destination
+(kinesis_destinations.py): the same exactly-once, but their partitions have other writers, so the
+read-back looks for the last record of this outbox (`cdc-bridge-outbox` header), not the last record.
+
 Rows of kind "stream" create the stream's topic and publish its metadata to the catalog topic
 (key: the stream ARN; compacted, so repeats are harmless). A stream whose topic has vanished
 (an in-memory broker restarted) is renewed through `on_lost_topics` before anything is shipped:
