@@ -473,6 +473,7 @@ def firehose_part(args):
         s3_region=args.s3_region,
         schema_registry_url=args.schema_registry_url,
         instance_id=instance_id(Path(args.data_dir)),
+        data_dir=Path(args.data_dir),
     ))
 
 

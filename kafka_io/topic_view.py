@@ -91,16 +91,18 @@ class JsonView(TopicView):
         if record.key is not None:
             self._apply_value(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
 
-    def _apply_value(self, key: str, value: dict | None, offset: int) -> None:
+    def _apply_value(self, key: str, value: dict | None, offset: int) -> bool:
+        """Apply a value unless a newer one was applied already; whether it was."""
         with self.lock:
             if not self._newer(key, offset):
-                return
+                return False
             if value is None:
                 self.values.pop(key, None)
             else:
                 self.values[key] = value
         if self.on_change is not None:
             self.on_change(key, value)
+        return True
 
     def get(self, key: str) -> dict | None:
         return self.values.get(key)

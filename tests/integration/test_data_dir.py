@@ -262,3 +262,53 @@ def test_on_apache_kafka_kinesis_streams_records_and_iterators_are_kept(tmp_path
             assert all(parse_kinesis_sequence_number(n)[0] == 0 for n in before["numbers"])
         finally:
             stop(process)
+
+
+def test_firehose_delivery_streams_survive_a_memory_broker_restart(tmp_path):
+    """A DirectPut stream and one reading a Kinesis stream, stop (Ctrl-C), start again on the same data
+    dir: both are listed ACTIVE with the same ARN and destination (restored from
+    firehose-streams.json: the broker lost the catalog topic), and records put after the restart, to
+    each, are delivered into new objects."""
+    from tests.api.firehose_helpers import fast, s3_config, wait_lines, wait_status as wait_delivery
+
+    data = tmp_path / "data"
+    archive = data / "archive"
+    newline = {"ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}}
+    before: dict = {}
+    for round_ in range(2):
+        process, url = start_up(data)
+        try:
+            wait_healthy(url, 60, process)
+            firehose = boto3.client("firehose", **client_kwargs(url))
+            kinesis = boto3.client("kinesis", **client_kwargs(url))
+            if round_ == 0:
+                kinesis.create_stream(StreamName="src", ShardCount=1)
+                arn = wait_status(kinesis, "src", "ACTIVE")["StreamARN"]
+                firehose.create_delivery_stream(DeliveryStreamName="direct",
+                                                ExtendedS3DestinationConfiguration=s3_config("direct", **fast(**newline)))
+                firehose.create_delivery_stream(
+                    DeliveryStreamName="sourced", DeliveryStreamType="KinesisStreamAsSource",
+                    KinesisStreamSourceConfiguration={"KinesisStreamARN": arn, "RoleARN": "arn:aws:iam::000000000000:role/f"},
+                    ExtendedS3DestinationConfiguration=s3_config("sourced", **fast(**newline)))
+                for name in ("direct", "sourced"):
+                    before[name] = wait_delivery(firehose, name, "ACTIVE")
+                firehose.put_record(DeliveryStreamName="direct", Record={"Data": b"before"})
+                kinesis.put_record(StreamName="src", Data=b"before", PartitionKey="k")
+                assert wait_lines(archive, "direct", 1) == [[b"before"]]
+                assert wait_lines(archive, "sourced", 1) == [[b"before"]]
+                deadline = time.monotonic() + 5  # the copy is written a moment after each change
+                while b"sourced" not in (data / "firehose-streams.json").read_bytes() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                continue
+            assert firehose.list_delivery_streams()["DeliveryStreamNames"] == ["direct", "sourced"]
+            for name in ("direct", "sourced"):
+                now = wait_delivery(firehose, name, "ACTIVE")
+                assert now["DeliveryStreamARN"] == before[name]["DeliveryStreamARN"]
+                assert now["Destinations"] == before[name]["Destinations"]
+            firehose.put_record(DeliveryStreamName="direct", Record={"Data": b"after"})
+            kinesis.put_record(StreamName="src", Data=b"after", PartitionKey="k")
+            for name in ("direct", "sourced"):
+                lines = [line for lines in wait_lines(archive, name, 2) for line in lines]
+                assert sorted(lines) == [b"after", b"before"], name
+        finally:
+            stop(process)
