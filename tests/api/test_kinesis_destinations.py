@@ -285,3 +285,23 @@ def test_table_to_kinesis_to_firehose_to_gzip_files_holds_every_write_in_order(s
         assert [e["eventName"] for e in events] == ["INSERT", "MODIFY", "MODIFY", "MODIFY"]
         assert [e["dynamodb"].get("OldImage", {}).get("step") for e in events] == [None, {"N": "0"}, {"N": "1"}, {"N": "2"}]
     firehose.delete_delivery_stream(DeliveryStreamName=delivery)
+
+
+def test_a_deleted_kinesis_stream_takes_no_more_records_and_other_changes_still_flow(ddb, kinesis, table, stream):
+    name, arn = stream
+    enable_active(ddb, table, arn)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "kept"}})
+    assert len(wait_records(kinesis, name, 1)) == 1
+    kinesis.delete_stream(StreamName=name)
+    kinesis.get_waiter("stream_not_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+    ddb.put_item(TableName=table, Item={"pk": {"S": "dropped"}})  # accepted: the table does not depend on it
+    other_name = create_active(kinesis, shards=1)
+    other = new_name("kds")
+    ddb.create_table(TableName=other, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    try:
+        enable_active(ddb, other, stream_arn(kinesis, other_name))
+        ddb.put_item(TableName=other, Item={"pk": {"S": "elsewhere"}})
+        assert [r["Json"]["dynamodb"]["Keys"]["pk"]["S"] for r in wait_records(kinesis, other_name, 1)] == ["elsewhere"]
+    finally:
+        ddb.delete_table(TableName=other)
