@@ -193,7 +193,10 @@ def append_kinesis_records(ctx: Context, tx: Transaction, table: Table, change: 
     """One outbox row per Kinesis streaming destination of the table (kinesis_destinations.py), in
     the item's transaction: the same outbox, shipped by the same publisher. A destination whose
     Kinesis stream is gone takes no record (its stream cannot hold one)."""
-    targets = [(d, s) for d in streaming(table.description)
+    destinations = streaming(table.description)
+    if not destinations:
+        return
+    targets = [(d, s) for d in destinations
                if (s := ctx.kinesis_stream(stream_name_of_arn(d["StreamArn"]) or "")) is not None]
     rows = outbox_rows(table.name, table.key_schema, change.key, change.old, change.new, ctx.settings.region,
                        user_identity, new_size, targets)
