@@ -63,28 +63,3 @@ def test_after_a_kill_and_a_restart_the_destination_is_active_and_each_write_is_
         assert [int(e["dynamodb"]["NewImage"]["v"]["N"]) for e in events] == list(range(VERSIONS)), key
     assert len(records) - len(ours) == 8 * VERSIONS
 
-
-def test_with_the_memory_broker_the_destination_survives_a_restart_and_later_writes_reach_the_restored_stream(tmp_path):
-    server = ServerProcess("up", tmp_path / "own", "--broker", "memory").start(timeout_s=120)
-    try:
-        ddb, kinesis = client(server.url, "dynamodb"), client(server.url, "kinesis")
-        table = "kds-memory"
-        ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        stream = create_active(kinesis, shards=2)
-        arn = stream_arn(kinesis, stream)
-        enable_active(ddb, table, arn, ApproximateCreationDateTimePrecision="MILLISECOND")
-        ddb.put_item(TableName=table, Item={"pk": {"S": "before"}})
-        assert len(wait_records(kinesis, stream, 1)) == 1
-    finally:
-        server.stop()
-    server = ServerProcess("up", tmp_path / "own", "--broker", "memory").start(timeout_s=120)
-    try:
-        ddb, kinesis = client(server.url, "dynamodb"), client(server.url, "kinesis")
-        assert destination(ddb, table, arn) == {"StreamArn": arn, "DestinationStatus": "ACTIVE",
-                                                "ApproximateCreationDateTimePrecision": "MILLISECOND"}
-        ddb.put_item(TableName=table, Item={"pk": {"S": "after"}})
-        records = wait_records(kinesis, stream, 1)  # the broker's history went with it: only the new write
-        assert [r["Json"]["dynamodb"]["Keys"]["pk"]["S"] for r in records] == ["after"]
-    finally:
-        server.stop()
