@@ -416,6 +416,7 @@ def parts_of(args, broker=None, gate=None) -> list:
     from connector.app import Connector
     from connector.settings import Settings as ConnectorSettings
     from table_api.app import TableApi
+    from cdc_bridge.data_dir import instance_id
     from table_api.settings import Settings
 
     if args.command == "up" and broker is None:
@@ -436,6 +437,7 @@ def parts_of(args, broker=None, gate=None) -> list:
             on_demand_write_limit=int(args.on_demand_write_limit),
             ttl_sweep_interval_s=float(args.ttl_sweep_interval),
             ttl_cooldown_s=float(args.ttl_cooldown_seconds),
+            instance_id=instance_id(Path(args.data_dir)),
         )))
     if args.command in ("up", "connector"):
         parts.append(Connector(ConnectorSettings(
@@ -478,6 +480,7 @@ def firehose_part(args):
         s3_region=args.s3_region,
         schema_registry_url=args.schema_registry_url,
         instance_id=instance_id(Path(args.data_dir)),
+        data_dir=Path(args.data_dir),
     ))
 
 

@@ -17,6 +17,10 @@ from datetime import datetime
 
 import orjson
 
+# Kinesis' partition key hashing lives with the Kinesis catalog contract (the table service routes a
+# table's streaming destination records with it too); re-exported for the connector's modules.
+from contracts.kinesis_streams import HASH_KEYS, equal_slices, hash_key, slice_of  # noqa: F401
+
 # A DynamoDB stream's sequence number: "1", the stream's data epoch (5 digits), the partition
 # (5 digits) and the Kafka offset (20 digits), 31 digits in all (DynamoDB allows 21 to 40):
 #   10**30 + epoch * 10**25 + partition * 10**20 + offset
@@ -147,7 +151,6 @@ KINESIS_EPOCH_UNIT = 10**32
 KINESIS_MAX_SHARDS = 10**12
 KINESIS_SEQUENCE_DIGITS = 34  # at epochs 0 to 50
 KINESIS_MAX_SEQUENCE_DIGITS = 129  # Kinesis's SequenceNumber pattern: 0|([1-9]\d{0,128})
-HASH_KEYS = 2**128  # the hash key space: MD5 of a partition key as a 128-bit big-endian integer
 
 
 def kinesis_shard_id(number: int) -> str:
@@ -198,17 +201,6 @@ def parse_kinesis_stream_arn(arn: str) -> tuple[str, str, str]:
     return match[1], match[2], match[3]
 
 
-def hash_key(partition_key: str) -> int:
-    return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
-
-
-def equal_slices(count: int) -> list[int]:
-    """Starting hash keys of `count` shards, as Kinesis splits a new stream: shard i starts at
-    i * (2**128 // count); each ends one below the next start, the last at 2**128 - 1."""
-    width = HASH_KEYS // count
-    return [i * width for i in range(count)]
-
-
 def rescaled_slices(count: int, previous: list[int]) -> list[int]:
     """Starting hash keys of `count` near-equal shards that replace the shards starting at
     `previous`: a boundary within 2**64 of a previous one (a rounding difference) is moved onto
@@ -224,11 +216,6 @@ def rescaled_slices(count: int, previous: list[int]) -> list[int]:
 
 def ending_hash_keys(starts: list[int]) -> list[int]:
     return [s - 1 for s in starts[1:]] + [HASH_KEYS - 1]
-
-
-def slice_of(starts: list[int], key: int) -> int:
-    """Index of the shard (in a list of starting hash keys) whose range holds `key`."""
-    return bisect.bisect_right(starts, key) - 1
 
 
 def sign(secret: bytes, payload: list) -> str:

@@ -16,8 +16,8 @@ a tombstone: a stream created again under the same name continues the topic gene
 so its topics never collide with the old ones (a deleted topic can linger on a real cluster).
 
 With a data directory, every instance also mirrors the view into `<data-dir>/kinesis-streams.json`
-(rewritten whole, atomically, by a thread of its own a moment after each change it applies once it
-has caught up: never in the event loop, and a burst of changes is one write), because a
+(kafka_io/view_file.py: rewritten whole, atomically, by a thread of its own a moment after each change
+it applies once it has caught up), because a
 memory broker loses the catalog topic on a restart. The topic stays the source of truth while it
 exists: at start, only a stream the catalog has no record of (the broker lost it) is restored from
 the file: its topics made again (same names, shards, hash key ranges, retention, tags), its data
@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,6 +39,7 @@ from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
 from kafka_io.client import Kafka, Record
 from kafka_io.producer import RecordProducer
 from kafka_io.topic_view import TopicView
+from kafka_io.view_file import ViewFile
 
 CATALOG_TOPIC = KINESIS_CATALOG_TOPIC
 STORE_FILE = "kinesis-streams.json"
@@ -62,32 +61,24 @@ class KinesisCatalog(TopicView):
         self.producer = producer
         self.on_deleting = on_deleting  # called with a DELETING stream's topics, before they go
         self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
-        self.store = Path(data_dir) / STORE_FILE if data_dir is not None else None
-        self.store_lock = threading.Lock()
+        self.store = None if data_dir is None else ViewFile(
+            Path(data_dir) / STORE_FILE, STORE_FORMAT, self.snapshot, "the Kinesis stream definitions")
         self.restored: list[str] = []  # names restored from the data directory at start
-        self.dirty = threading.Event()  # the view changed since the last save
-        self.saver: threading.Thread | None = None
 
     def start(self, timeout_s: float = 30.0) -> None:
         super().start(timeout_s)
         if self.store is not None:
             self.restore()
-            self.save()
-            self.saver = threading.Thread(target=self._save_changes, name="kinesis-store", daemon=True)
-            self.saver.start()
+            self.store.start()
 
     def stop(self) -> None:
         super().stop()
-        if self.saver is not None:
-            self.saver.join(5)
-            if self.dirty.is_set():
-                self.save()
+        if self.store is not None:
+            self.store.stop()
 
-    def _save_changes(self) -> None:
-        while not self.stop_event.is_set():
-            if self.dirty.wait(0.2):
-                self.dirty.clear()
-                self.save()
+    def snapshot(self) -> dict[str, dict]:
+        with self.lock:
+            return dict(self.streams)
 
     def _apply(self, record: Record) -> None:
         if record.key is not None:
@@ -102,7 +93,7 @@ class KinesisCatalog(TopicView):
                 else:
                     self.streams[name] = stream
         if applied and self.store is not None and self.caught_up.is_set():
-            self.dirty.set()  # saved by the saver thread (or by start, before it runs)
+            self.store.changed()  # saved by the store's thread (or by start, before it runs)
         if stream is not None and stream.get("StreamStatus") == "DELETING":
             self.on_deleting([g["Topic"] for g in stream["Generations"]])
 
@@ -141,39 +132,10 @@ class KinesisCatalog(TopicView):
 
     # -- the copy in the data directory ----------------------------------------------------------
 
-    def save(self) -> None:
-        """Write the whole view to the data directory: a temporary file renamed over the old one,
-        so a crash leaves the old or the new copy, never a torn one."""
-        with self.store_lock:
-            with self.lock:
-                snapshot = dict(self.streams)
-            data = orjson.dumps({"Format": STORE_FORMAT, "Streams": snapshot}, option=orjson.OPT_SORT_KEYS)
-            tmp = self.store.with_name(f".{self.store.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.store)
-
-    def load(self) -> dict[str, dict]:
-        """The streams the data directory knows ({} before the first save)."""
-        try:
-            data = orjson.loads(self.store.read_bytes())
-        except FileNotFoundError:
-            return {}
-        except orjson.JSONDecodeError as exc:
-            raise RuntimeError(f"{self.store} is not valid JSON ({exc}): move it away to start without "
-                               f"the Kinesis stream definitions it holds") from None
-        if data.get("Format") != STORE_FORMAT:
-            raise RuntimeError(f"{self.store}: unknown layout {data.get('Format')!r} (expected {STORE_FORMAT})")
-        return data["Streams"]
-
     def restore(self) -> None:
         """Bring back the streams the data directory knows and the catalog topic does not (the
         broker lost them): see the module's docstring. Runs at start, before the part is ready."""
-        known = self.load()
+        known = self.store.load()
         lost = {name: stream for name, stream in sorted(known.items()) if name not in self.streams}
         if not lost:
             return

@@ -24,6 +24,7 @@ from connector.ids import (
     kinesis_shard_id,
     slice_of,
 )
+from contracts.kinesis_streams import generation_starts
 from kafka_io.client import MAX_MESSAGE_BYTES
 from kafka_io.readers import ReaderPool
 
@@ -56,9 +57,7 @@ def starts_of(generation: dict) -> list[int]:
     key = (generation["Topic"], generation["Shards"], generation["OpenedMs"])
     starts = _starts.get(key)
     if starts is None:
-        explicit = generation.get("Starts")
-        starts = [int(s) for s in explicit] if explicit else equal_slices(generation["Shards"])
-        _starts[key] = starts
+        starts = _starts[key] = generation_starts(generation)
     return starts
 
 

@@ -65,7 +65,7 @@ class FirehosePart:
         # In `up`, the connector calls this when a Kinesis stream turns DELETING, before its topics go.
         env.setdefault("kinesis_deleting", []).append(deliveries.release_topics)
         sources.start()
-        catalog = DeliveryCatalog(kafka, producer, deliveries.on_change)
+        catalog = DeliveryCatalog(kafka, producer, deliveries.on_change, self.settings.data_dir)
         self.context = FirehoseContext(self.settings, kafka, catalog, sources, producer, deliveries)
         catalog.start()  # its tail starts a deliverer for each ACTIVE stream it reads
         self.finish_interrupted()

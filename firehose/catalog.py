@@ -5,55 +5,86 @@ sources of KinesisStreamAsSource streams."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import orjson
 
 from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
-from kafka_io.client import Kafka, Record
+from kafka_io.client import Kafka
 from kafka_io.producer import RecordProducer
-from kafka_io.topic_view import TopicView
+from kafka_io.topic_view import JsonView
+from kafka_io.view_file import ViewFile
 
 CATALOG_TOPIC = "_cdc_bridge_firehose_streams"
+STORE_FILE = "firehose-streams.json"
+STORE_FORMAT = 1  # of the file's own layout: {"Format": 1, "Streams": {name: value}}
+log = logging.getLogger("cdc_bridge.firehose")
 
 
 class CatalogWriteFailed(RuntimeError):
     pass
 
 
-class JsonView(TopicView):
-    """A compacted topic of JSON values by string key."""
-
-    def __init__(self, kafka: Kafka, topic: str, on_change: Callable[[str, dict | None], None] | None = None):
-        super().__init__(kafka, topic)
-        self.values: dict[str, dict] = {}
-        self.on_change = on_change
-
-    def _apply(self, record: Record) -> None:
-        if record.key is not None:
-            self._apply_value(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
-
-    def _apply_value(self, key: str, value: dict | None, offset: int) -> None:
-        with self.lock:
-            if not self._newer(key, offset):
-                return
-            if value is None:
-                self.values.pop(key, None)
-            else:
-                self.values[key] = value
-        if self.on_change is not None:
-            self.on_change(key, value)
-
-    def get(self, key: str) -> dict | None:
-        return self.values.get(key)
-
-
 class DeliveryCatalog(JsonView):
+    """With a data directory the view is also kept in `<data-dir>/firehose-streams.json` (as the Kinesis
+    catalog keeps `kinesis-streams.json`): when the broker lost the catalog topic (a memory broker
+    restarted), the streams are restored from it at start (`restore`)."""
+
     what = "Firehose catalog"
 
-    def __init__(self, kafka: Kafka, producer: RecordProducer, on_change: Callable[[str, dict | None], None]):
+    def __init__(self, kafka: Kafka, producer: RecordProducer, on_change: Callable[[str, dict | None], None],
+                 data_dir: Path | None = None):
         super().__init__(kafka, CATALOG_TOPIC, on_change)
         self.producer = producer
+        self.store = None if data_dir is None else ViewFile(
+            Path(data_dir) / STORE_FILE, STORE_FORMAT, self.snapshot, "the Firehose delivery stream definitions")
+        self.restored: list[str] = []
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        lost = self.store is not None and CATALOG_TOPIC not in self.kafka.topics()
+        super().start(timeout_s)
+        if self.store is not None:
+            if lost:
+                self.restore()
+            self.store.start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.store is not None:
+            self.store.stop()
+
+    def snapshot(self) -> dict[str, dict]:
+        with self.lock:
+            return dict(self.values)
+
+    def _apply_value(self, key: str, value: dict | None, offset: int) -> bool:
+        applied = super()._apply_value(key, value, offset)
+        if applied and self.store is not None and self.caught_up.is_set():
+            self.store.changed()
+        return applied
+
+    def restore(self) -> None:
+        """The streams of the data directory's copy, published again after the broker lost the catalog
+        topic (only then: with the topic there, a stream missing from it was deleted). A DirectPut
+        stream's topic is made again (its records and checkpoints went with the broker: it delivers
+        what is put from now on); a Kinesis-sourced one reads its source from the beginning of what the
+        restored source holds. One left DELETING is not restored; one CREATING is finished by the part."""
+        values = [s for _, s in sorted(self.store.load().items()) if s["DeliveryStreamStatus"] != "DELETING"]
+        for stream in values:
+            if "Topic" in stream:
+                self.kafka.ensure_topic(stream["Topic"], 1, {})
+        asyncio.run(self._publish_all(values))
+        self.restored = [s["DeliveryStreamName"] for s in values]
+        if values:
+            log.warning("Firehose delivery streams restored from the data directory: the broker lost the catalog",
+                        extra={"streams": self.restored})
+
+    async def _publish_all(self, values: list[dict]) -> None:
+        for stream in values:
+            await self.publish(stream["DeliveryStreamName"], stream)
 
     def streams(self) -> list[dict]:
         return sorted(list(self.values.values()), key=lambda s: s["DeliveryStreamName"])

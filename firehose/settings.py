@@ -21,3 +21,6 @@ class Settings:
     # The instance that delivers the streams it creates (cdc_bridge.data_dir.instance_id); "" delivers
     # every stream of the catalog.
     instance_id: str = ""
+    # Where `firehose-streams.json` keeps the delivery stream definitions (restored from it when the
+    # broker lost its catalog topic); None: kept in Kafka only.
+    data_dir: Path | None = None

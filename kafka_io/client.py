@@ -189,6 +189,35 @@ class Kafka:
         finally:
             reader.close()
 
+    def last_record_where(self, topic: str, partition: int, wanted: Callable[[Record], bool], window: int = 1000,
+                          timeout_s: float = 30.0) -> Record | None:
+        """The partition's last record that is `wanted`, looking back from the end a window of
+        records at a time (for a partition that other producers write to as well)."""
+        reader = self.reader()
+        try:
+            try:
+                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+            except KafkaException as exc:
+                if exc.args[0].code() in MISSING:
+                    return None
+                raise
+            end = None  # the first window reads to the true end (ListOffsets may be low)
+            start = max(low, high - window)
+            while True:
+                reader.assign([TopicPartition(topic, partition, start if high > 0 else OFFSET_BEGINNING)])
+                found = None
+                for message in read_to_end(reader, timeout_s):
+                    if end is not None and message.offset() >= end:
+                        break
+                    record = record_of(message)
+                    if wanted(record):
+                        found = record
+                if found is not None or start <= low:
+                    return found
+                end, start = start, max(low, start - window)
+        finally:
+            reader.close()
+
     def tail(self, topic: str, on_record: Callable[[Record], None], on_caught_up: Callable[[], None],
              stop: threading.Event) -> threading.Thread:
         """Read every partition of `topic` from the beginning and keep following it in a thread.

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+
+import orjson
 
 from kafka_io.client import Kafka, Message, Record, record_of
 
@@ -74,3 +77,32 @@ class TopicView:
         deadline = time.monotonic() + timeout_s
         while self.offset < end.offset and time.monotonic() < deadline:
             time.sleep(0.005)
+
+
+class JsonView(TopicView):
+    """A compacted topic of JSON values by string key."""
+
+    def __init__(self, kafka: Kafka, topic: str, on_change: Callable[[str, dict | None], None] | None = None):
+        super().__init__(kafka, topic)
+        self.values: dict[str, dict] = {}
+        self.on_change = on_change
+
+    def _apply(self, record: Record) -> None:
+        if record.key is not None:
+            self._apply_value(record.key.decode(), orjson.loads(record.value) if record.value else None, record.offset)
+
+    def _apply_value(self, key: str, value: dict | None, offset: int) -> bool:
+        """Apply a value unless a newer one was applied already; whether it was."""
+        with self.lock:
+            if not self._newer(key, offset):
+                return False
+            if value is None:
+                self.values.pop(key, None)
+            else:
+                self.values[key] = value
+        if self.on_change is not None:
+            self.on_change(key, value)
+        return True
+
+    def get(self, key: str) -> dict | None:
+        return self.values.get(key)

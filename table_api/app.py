@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
 from kafka_io.client import Kafka
 from kafka_io.delivered import DeliveredTail
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
+from kafka_io.topic_view import JsonView
 from monitoring.handles import DynamoDBSeries
 from table_api.backfill import resume_backfills
 from table_api.capacity import Throttle
 from table_api.context import Context
+from table_api.kinesis_destinations import stream_gone
 from table_api.metrics import observe
 from table_api.operations import SERVICE
 from table_api.operations.tables import active_topics, renew_lost_streams
@@ -37,6 +40,7 @@ class TableApi:
         self.registry: KafkaSchemaRegistry | RemoteSchemaRegistry | None = None
         self.publisher: Publisher | None = None
         self.sweeper: Sweeper | None = None
+        self.kinesis: JsonView | None = None
         # Without SCHEMA_REGISTRY_URL we serve a Confluent-compatible registry on our port.
         self.routers = [] if settings.schema_registry_url else [registry_router(self.own_registry)]
 
@@ -65,9 +69,16 @@ class TableApi:
             tail.forget(topics)
             renew_lost_streams(ctx, topics)
 
+        self.kinesis = ctx.kinesis = JsonView(kafka, KINESIS_CATALOG_TOPIC)
+        try:  # where Kinesis streaming destinations send records (the connector writes this catalog)
+            self.kinesis.start()
+        except Exception as exc:  # noqa: BLE001 -- Kafka unreachable: the tail goes on reading once it can
+            log.warning("could not read the Kinesis catalog at start", extra={"error": str(exc)})
         self.publisher = Publisher(
             kafka, storage, self.registry,
             active_topics=lambda: active_topics(ctx), on_lost_topics=lost, on_delivered=tail.add,
+            origin=self.settings.instance_id,
+            kinesis_stream_gone=lambda topic: stream_gone(list(self.kinesis.values.values()), topic),
         )
         ctx.events_committed = self.publisher.notify
         try:  # before we say ready, so that DescribeTable and the connector know the renewed streams
@@ -88,6 +99,8 @@ class TableApi:
         if self.publisher is not None:
             self.publisher.stop()
             self.publisher.close()
+        if self.kinesis is not None:
+            self.kinesis.stop()
         if self.context is not None:
             self.context.storage.close()
 

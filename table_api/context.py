@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from contracts.kinesis_streams import is_live
 from monitoring.handles import DynamoDBSeries
 from monitoring.store import MetricStore
 from table_api.errors import ResourceNotFoundException, ValidationException
@@ -16,6 +17,7 @@ from table_api.settings import Settings
 from table_api.storage import Storage, TableRecord
 
 if TYPE_CHECKING:
+    from kafka_io.topic_view import JsonView
     from table_api.capacity import Throttle
 
 
@@ -62,6 +64,9 @@ class Context:
     throttle: Throttle | None = None
     # CloudWatch's AWS/DynamoDB series (table_api/metrics.py records into them)
     metrics: DynamoDBSeries = field(default_factory=lambda: DynamoDBSeries(MetricStore()))
+    # The Kinesis stream catalog, read only (kafka_io.topic_view.JsonView; None without Kafka): where a
+    # table's Kinesis streaming destination sends its records (table_api/kinesis_destinations.py).
+    kinesis: JsonView | None = None
 
     def table(self, name_or_arn: str, *, name_in_error: bool = False) -> Table:
         """The table, or ResourceNotFoundException: item operations say only "Requested resource
@@ -80,6 +85,19 @@ class Context:
             table = Table(record, schema, indexes_of(d, schema, backfilling))
             self._tables[name] = table
         return table
+
+    def kinesis_stream(self, name: str) -> dict | None:
+        """A live Kinesis stream's catalog value, from memory (None: unknown, deleted or no Kafka). A
+        name the catalog has no record of (not even a deleted marker) is looked up again after
+        reading the catalog to its end: a stream made or restored a moment ago (a connector restores
+        them at start when a memory broker lost the catalog)."""
+        if self.kinesis is None:
+            return None
+        stream = self.kinesis.get(name)
+        if stream is None and self.kinesis.caught_up.is_set():
+            self.kinesis.sync()
+            stream = self.kinesis.get(name)
+        return stream if is_live(stream) else None
 
     def forget(self, name: str) -> None:
         self._tables.pop(name, None)

@@ -9,6 +9,10 @@ Within a session the idempotent producer (acks=all, retried forever) keeps each 
 order and free of duplicates, also across broker outages. Any delivery error ends the session;
 the next one reads back again, so nothing is lost or repeated.
 
+Rows of kind "kinesis" are the records of a table's Kinesis streaming destination
+(kinesis_destinations.py): the same exactly-once, but their partitions have other writers, so the
+read-back looks for the last record of this outbox (`cdc-bridge-outbox` header), not the last record.
+
 Rows of kind "stream" create the stream's topic and publish its metadata to the catalog topic
 (key: the stream ARN; compacted, so repeats are harmless). A stream whose topic has vanished
 (an in-memory broker restarted) is renewed through `on_lost_topics` before anything is shipped:
@@ -27,11 +31,13 @@ import orjson
 from contracts.stream_catalog import CATALOG_TOPIC
 from kafka_io.client import Kafka, Message
 from schemas import codec
+from table_api.kinesis_destinations import split_payload
 from table_api.storage import OutboxRow, Storage
 
 log = logging.getLogger("cdc_bridge.outbox")
 
 SEQ_HEADER = "cdc-bridge-seq"
+ORIGIN_HEADER = "cdc-bridge-outbox"  # on Kinesis records: which outbox wrote them (a partition has other writers)
 BATCH = 2000
 MAX_IN_FLIGHT = 20_000
 RETRY_DELAY_S = 1.0
@@ -48,8 +54,11 @@ class Publisher:
 
     def __init__(self, kafka: Kafka, storage: Storage, registry,
                  active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None],
-                 on_delivered: Callable[[Message], None] | None = None):
+                 on_delivered: Callable[[Message], None] | None = None, origin: str = "",
+                 kinesis_stream_gone: Callable[[str], bool] = lambda topic: False):
         self.kafka = kafka
+        self.origin = origin or str(storage_path(storage))  # names this outbox in shared partitions
+        self.kinesis_stream_gone = kinesis_stream_gone
         self.storage = storage
         self.outbox = storage.outbox()  # the publisher thread's reading connection
         self.backlog_outbox = storage.outbox()  # the metrics endpoint's connection
@@ -123,6 +132,8 @@ class Publisher:
                 for row in rows:
                     if row.kind == "stream":
                         self._ship_stream(producer, row)
+                    elif row.kind == "kinesis":
+                        self._ship_kinesis(producer, row, shipped)
                     else:
                         self._ship_event(producer, row, shipped, schema_ids)
                     cursor = row.seq
@@ -233,6 +244,43 @@ class Publisher:
             on_delivery=self._delivery(row.seq, self.on_delivered),
         )
 
+    def _ship_kinesis(self, producer, row: OutboxRow, shipped: dict) -> None:
+        """A record of a table's Kinesis streaming destination (table_api/kinesis_destinations.py):
+        exactly once as the events are, but its partition is shared with other writers (PutRecord,
+        other tables' services), so the read-back looks for the last record of this outbox."""
+        where = (row.topic, row.partition)
+        if where not in shipped:
+            if not self._kinesis_topic_ready(row.topic):
+                with self.lock:
+                    self.delivered.append(row.seq)  # its stream was deleted: no stream to hold it
+                return
+            shipped[where] = self._last_shipped_here(*where)
+        if row.seq <= shipped[where]:
+            with self.lock:
+                self.delivered.append(row.seq)
+            return
+        key, value = split_payload(row.payload)
+        producer.produce(row.topic, partition=row.partition, key=key, value=value, timestamp=row.created_ms,
+                         headers={SEQ_HEADER: seq_bytes(row.seq), ORIGIN_HEADER: self.origin.encode()},
+                         on_delivery=self._delivery(row.seq))
+
+    def _kinesis_topic_ready(self, topic: str) -> bool:
+        """Whether Kafka has a destination's Kinesis topic. A topic that is missing while its stream is
+        known and live (a connector is restoring it after a memory broker restart) ends the session,
+        so the row waits; one whose stream is deleted is dropped (False)."""
+        if topic in self.kafka.topics():
+            return True
+        if self.kinesis_stream_gone(topic):
+            log.warning("Kinesis stream of a streaming destination is gone; its records are dropped",
+                        extra={"topic": topic})
+            return False
+        raise RuntimeError(f"waiting for the Kinesis topic {topic} of a streaming destination")
+
+    def _last_shipped_here(self, topic: str, partition: int) -> int:
+        record = self.kafka.last_record_where(
+            topic, partition, lambda r: r.headers.get(ORIGIN_HEADER) == self.origin.encode() and SEQ_HEADER in r.headers)
+        return 0 if record is None else int.from_bytes(record.headers[SEQ_HEADER], "big")
+
     def _last_shipped(self, topic: str, partition: int) -> int:
         record = self.kafka.last_record(topic, partition)
         if record is None or SEQ_HEADER not in record.headers:
@@ -328,3 +376,8 @@ class Publisher:
 
 def seq_bytes(seq: int) -> bytes:
     return seq.to_bytes(8, "big")
+
+
+def storage_path(storage) -> str:
+    """An outbox's name when no instance id was given: its database file."""
+    return str(getattr(storage, "path", "") or id(storage))

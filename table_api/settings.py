@@ -46,6 +46,10 @@ class Settings:
     ttl_batch_items: int = field(default_factory=lambda: int(env("CDC_BRIDGE_TTL_BATCH_ITEMS", "25")))
     ttl_cooldown_s: float = field(default_factory=lambda: float(env("CDC_BRIDGE_TTL_COOLDOWN_SECONDS", "3600")))
 
+    # This data directory's identity (cdc_bridge.data_dir.instance_id): names its outbox on the Kinesis
+    # records of streaming destinations, whose partitions other writers share ("": the database path).
+    instance_id: str = ""
+
     @property
     def stream_retention_ms(self) -> int:
         return int(self.stream_retention_hours * 3600 * 1000)

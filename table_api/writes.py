@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 import orjson
 
+from contracts.kinesis_streams import stream_name_of_arn
 from table_api.context import Context, Table
 from table_api.errors import ItemCollectionSizeLimitExceededException
 from table_api.indexes import Entry, SecondaryIndex
 from table_api.keys import encode_key
+from table_api.kinesis_destinations import outbox_rows, streaming
 from table_api.storage import Transaction
 from table_api.streams import active_stream, change_event, partition_of
 from table_api.values import Item, equal, item_size
@@ -103,9 +105,12 @@ def write_all(ctx: Context, tx: Transaction, writes: list[tuple[Table, Item, App
         results.append(written)
         if event is not None:
             events.append(event)
-    headers = None if transaction_id is None else transaction_headers(transaction_id, len(events))
+    streamed = sum(1 for _, stream, _, _ in events if stream is not None)
+    headers = None if transaction_id is None else transaction_headers(transaction_id, streamed)
     for table, stream, change, new_size in events:
-        append_event(ctx, tx, table, stream, change, user_identity, new_size, headers)
+        if stream is not None:
+            append_event(ctx, tx, table, stream, change, user_identity, new_size, headers)
+        append_kinesis_records(ctx, tx, table, change, user_identity, new_size)
     return results, bool(events)
 
 
@@ -134,7 +139,8 @@ def _write(ctx: Context, tx: Transaction, table: Table, key: Item,
     change = Change(table.name, key, old, new)
     stream = active_stream(table.description)
     size = collection_size(ctx, tx, table, pk, old, new)
-    event = None if stream is None else (table, stream, change, new_size)
+    published = stream is not None or bool(streaming(table.description))
+    event = (table, stream, change, new_size) if published else None
     return Written(old, change, index_writes, size), event
 
 
@@ -180,6 +186,22 @@ def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, chan
                          ctx.settings.region, created_ms, user_identity, new_size)
     partition = partition_of(stream, table.key_schema, change.key)
     tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms, headers)
+
+
+def append_kinesis_records(ctx: Context, tx: Transaction, table: Table, change: Change,
+                           user_identity: dict | None, new_size: int | None) -> None:
+    """One outbox row per Kinesis streaming destination of the table (kinesis_destinations.py), in
+    the item's transaction: the same outbox, shipped by the same publisher. A destination whose
+    Kinesis stream is gone takes no record (its stream cannot hold one)."""
+    destinations = streaming(table.description)
+    if not destinations:
+        return
+    targets = [(d, s) for d in destinations
+               if (s := ctx.kinesis_stream(stream_name_of_arn(d["StreamArn"]) or "")) is not None]
+    rows = outbox_rows(table.name, table.key_schema, change.key, change.old, change.new, ctx.settings.region,
+                       user_identity, new_size, targets)
+    for topic, partition, payload, created_ms in rows:
+        tx.append_outbox("kinesis", topic, partition, payload, created_ms)
 
 
 def unchanged(old: Item | None, new: Item | None) -> bool:

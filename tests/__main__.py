@@ -46,6 +46,7 @@ KAFKA_SUITE = (
     "tests/api/test_kinesis_streams.py",
     "tests/api/test_tables.py",        # stream specifications on CreateTable / UpdateTable
     "tests/api/test_firehose_records.py",  # delivery streams: DirectPut and Kinesis topics, checkpoints
+    "tests/api/test_kinesis_destinations.py",  # a table's changes through the outbox into Kinesis partitions
     "tests/api/lambda_functions/test_event_source_mapping_cli.py",  # triggers: restart mid-stream, checkpoints
     "tests/api/lambda_functions/test_event_source_mapping_delivery.py",  # triggers: positions, retries, windows
     "tests/api/lambda_functions/test_event_source_mapping_shards.py",  # triggers: resharding, lanes, record age

@@ -13,6 +13,7 @@ import uuid
 from contracts.stream_catalog import CATALOG_TOPIC, catalog_payload
 from table_api.backfill import start_backfill
 from table_api.context import Context, Table, check_table_name
+from table_api.kinesis_destinations import STORED as KINESIS_DESTINATIONS
 from table_api.errors import ResourceInUseException, ResourceNotFoundException, ValidationException
 from table_api.operations.billing import (
     PAY_PER_REQUEST_SWITCHES,
@@ -202,7 +203,7 @@ def list_tags_of_resource(ctx: Context, req: dict) -> dict:
     return {"Tags": table.description.get("Tags", [])}
 
 
-HIDDEN = ("Tags", "Streams", PAY_PER_REQUEST_SWITCHES, "TimeToLive")  # stored with the table, not part of its DynamoDB description
+HIDDEN = ("Tags", "Streams", PAY_PER_REQUEST_SWITCHES, "TimeToLive", KINESIS_DESTINATIONS)  # stored with the table, not part of its DynamoDB description
 # What a deleting table's description leaves out (DynamoDB's DeleteTable answer).
 NOT_WHILE_DELETING = ("AttributeDefinitions", "KeySchema", "CreationDateTime")
 

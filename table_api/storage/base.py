@@ -40,7 +40,8 @@ class OutboxRow:
     """Something to ship to Kafka, committed with the change that caused it.
 
     kind "event": a change event for `topic`/`partition`; kind "stream": a stream's metadata
-    (create its topic, publish it to the stream catalog)."""
+    (create its topic, publish it to the stream catalog); kind "kinesis": a record of a table's
+    Kinesis streaming destination (`<partition key>\n<JSON>`, table_api/kinesis_destinations.py)."""
 
     seq: int
     kind: str

@@ -1,6 +1,7 @@
-"""The data directory across restarts of `cdc-bridge up`: Kinesis streams restored from it when the
-memory broker lost them, the iterator key kept in it, and its format version (a data directory
-of release 84f6bf6 migrated in place; a newer one refused)."""
+"""The data directory across restarts of `cdc-bridge up`: Kinesis streams and Firehose delivery streams
+restored from it when the memory broker lost them, a table's Kinesis streaming destination kept, the
+iterator key kept in it, and its format version (a data directory of release 84f6bf6 migrated in place;
+a newer one refused)."""
 
 from __future__ import annotations
 
@@ -260,5 +261,64 @@ def test_on_apache_kafka_kinesis_streams_records_and_iterators_are_kept(tmp_path
             records = read_all(kinesis, before["iterator"], 4)
             assert [r["SequenceNumber"] for r in records] == before["numbers"]
             assert all(parse_kinesis_sequence_number(n)[0] == 0 for n in before["numbers"])
+        finally:
+            stop(process)
+
+
+def test_the_table_to_kinesis_to_firehose_pipeline_survives_a_memory_broker_restart(tmp_path):
+    """A table with a Kinesis streaming destination, a delivery stream reading that Kinesis stream and a
+    DirectPut one; stop (Ctrl-C), start again on the same data dir: the destination is ACTIVE (kept in
+    tables.sqlite3), both delivery streams are listed ACTIVE with the same ARN and destination (restored
+    from firehose-streams.json: the broker lost the catalog topic), and a PutItem and a PutRecord after
+    the restart are delivered into new objects."""
+    from tests.api.firehose_helpers import fast, s3_config, wait_lines
+    from tests.api.firehose_helpers import wait_status as wait_delivery
+    from tests.api.kds_helpers import destination, enable_active
+
+    data = tmp_path / "data"
+    archive = data / "archive"
+    newline = {"ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}}
+    key_schema = {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST",
+                  "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}
+    before: dict = {}
+    for round_ in range(2):
+        process, url = start_up(data)
+        try:
+            wait_healthy(url, 60, process)
+            firehose = boto3.client("firehose", **client_kwargs(url))
+            kinesis = boto3.client("kinesis", **client_kwargs(url))
+            ddb = boto3.client("dynamodb", **client_kwargs(url))
+            if round_ == 0:
+                kinesis.create_stream(StreamName="src", ShardCount=1)
+                arn = before["arn"] = wait_status(kinesis, "src", "ACTIVE")["StreamARN"]
+                ddb.create_table(TableName="orders", **key_schema)
+                enable_active(ddb, "orders", arn)
+                firehose.create_delivery_stream(DeliveryStreamName="direct",
+                                                ExtendedS3DestinationConfiguration=s3_config("direct", **fast(**newline)))
+                firehose.create_delivery_stream(
+                    DeliveryStreamName="sourced", DeliveryStreamType="KinesisStreamAsSource",
+                    KinesisStreamSourceConfiguration={"KinesisStreamARN": arn, "RoleARN": "arn:aws:iam::000000000000:role/f"},
+                    ExtendedS3DestinationConfiguration=s3_config("sourced", **fast(**newline)))
+                for name in ("direct", "sourced"):
+                    before[name] = wait_delivery(firehose, name, "ACTIVE")
+                firehose.put_record(DeliveryStreamName="direct", Record={"Data": b"before"})
+                ddb.put_item(TableName="orders", Item={"pk": {"S": "before"}})
+                assert wait_lines(archive, "direct", 1) == [[b"before"]]
+                assert len(wait_lines(archive, "sourced", 1)) == 1
+                deadline = time.monotonic() + 5  # the copy is written a moment after each change
+                while b"sourced" not in (data / "firehose-streams.json").read_bytes() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                continue
+            assert destination(ddb, "orders", before["arn"])["DestinationStatus"] == "ACTIVE"
+            assert firehose.list_delivery_streams()["DeliveryStreamNames"] == ["direct", "sourced"]
+            for name in ("direct", "sourced"):
+                now = wait_delivery(firehose, name, "ACTIVE")
+                assert now["DeliveryStreamARN"] == before[name]["DeliveryStreamARN"]
+                assert now["Destinations"] == before[name]["Destinations"]
+            firehose.put_record(DeliveryStreamName="direct", Record={"Data": b"after"})
+            ddb.put_item(TableName="orders", Item={"pk": {"S": "after"}})
+            assert sorted(line for lines in wait_lines(archive, "direct", 2) for line in lines) == [b"after", b"before"]
+            changes = [orjson.loads(line) for lines in wait_lines(archive, "sourced", 2) for line in lines]
+            assert sorted(c["dynamodb"]["Keys"]["pk"]["S"] for c in changes) == ["after", "before"]
         finally:
             stop(process)
