@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
+from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC, stream_topics
 from kafka_io.client import Kafka
 from kafka_io.delivered import DeliveredTail
 from kafka_io.schema_registry import KafkaSchemaRegistry, RemoteSchemaRegistry
 from kafka_io.schema_registry_http import registry_router
 from kafka_io.topic_view import JsonView
-from monitoring.handles import DynamoDBSeries
+from monitoring.handles import DynamoDBSeries, KinesisSeries
 from table_api.backfill import resume_backfills
 from table_api.capacity import Throttle
 from table_api.context import Context
@@ -49,6 +49,8 @@ class TableApi:
         self.context = ctx = Context(self.settings, storage)
         if "metrics" in env:  # the server's store: /metrics and the CloudWatch API read it
             ctx.metrics = DynamoDBSeries(env["metrics"])
+        self.kinesis_metrics = KinesisSeries(ctx.metrics.store)  # Kinesis streaming destinations' records
+        self.kinesis_names: dict[str, str] = {}  # a destination's Kafka topic -> its Kinesis stream's name
         if self.settings.enforce_capacity:
             ctx.throttle = Throttle(self.settings.on_demand_read_limit, self.settings.on_demand_write_limit)
         resume_backfills(ctx)  # index back-fills a stop interrupted go on where they were
@@ -79,6 +81,7 @@ class TableApi:
             active_topics=lambda: active_topics(ctx), on_lost_topics=lost, on_delivered=tail.add,
             origin=self.settings.instance_id,
             kinesis_stream_gone=lambda topic: stream_gone(list(self.kinesis.values.values()), topic),
+            on_kinesis_delivered=self.count_kinesis_record,
         )
         ctx.events_committed = self.publisher.notify
         try:  # before we say ready, so that DescribeTable and the connector know the renewed streams
@@ -87,6 +90,23 @@ class TableApi:
         except Exception as exc:  # Kafka unreachable: the publisher checks again when it connects
             log.warning("could not check stream topics at start", extra={"error": str(exc)})
         self.publisher.start()
+
+    def count_kinesis_record(self, message) -> None:
+        """A Kinesis streaming destination's record is in its stream: IncomingRecords and IncomingBytes
+        of that stream, as AWS counts the records DynamoDB puts there."""
+        name = self.kinesis_stream_of_topic(message.topic())
+        if name is not None:
+            stream = self.kinesis_metrics.stream(name)
+            stream.incoming_records.add(1)
+            stream.incoming_bytes.add(len(message.value() or b""))
+
+    def kinesis_stream_of_topic(self, topic: str) -> str | None:
+        name = self.kinesis_names.get(topic)
+        if name is None:  # a topic not seen yet (few: one per shard generation of each destination)
+            name = next((s.get("StreamName") for s in self.kinesis.values.values() if topic in stream_topics(s)), None)
+            if name is not None:
+                self.kinesis_names[topic] = name
+        return name
 
     def own_registry(self) -> KafkaSchemaRegistry | None:
         """The embedded registry once the publisher has started it (None: answer 503)."""

@@ -55,8 +55,10 @@ class Publisher:
     def __init__(self, kafka: Kafka, storage: Storage, registry,
                  active_topics: Callable[[], set[str]], on_lost_topics: Callable[[set[str]], None],
                  on_delivered: Callable[[Message], None] | None = None, origin: str = "",
-                 kinesis_stream_gone: Callable[[str], bool] = lambda topic: False):
+                 kinesis_stream_gone: Callable[[str], bool] = lambda topic: False,
+                 on_kinesis_delivered: Callable[[Message], None] | None = None):
         self.kafka = kafka
+        self.on_kinesis_delivered = on_kinesis_delivered  # a destination record Kafka acknowledged
         self.origin = origin or str(storage_path(storage))  # names this outbox in shared partitions
         self.kinesis_stream_gone = kinesis_stream_gone
         self.storage = storage
@@ -262,7 +264,7 @@ class Publisher:
         key, value = split_payload(row.payload)
         producer.produce(row.topic, partition=row.partition, key=key, value=value, timestamp=row.created_ms,
                          headers={SEQ_HEADER: seq_bytes(row.seq), ORIGIN_HEADER: self.origin.encode()},
-                         on_delivery=self._delivery(row.seq))
+                         on_delivery=self._delivery(row.seq, self.on_kinesis_delivered))
 
     def _kinesis_topic_ready(self, topic: str) -> bool:
         """Whether Kafka has a destination's Kinesis topic. A topic that is missing while its stream is

@@ -24,6 +24,7 @@ from tests.api.kds_helpers import (
     wait_records,
 )
 from tests.api.kinesis_helpers import create_active, needs_own_server
+from tests.api.monitoring_helpers import sample, wait_for_sample
 from tests.api.ttl_helpers import wait_for
 from tests.conftest import _SESSION_SERVERS, session_up_url
 
@@ -169,7 +170,8 @@ def test_disable_and_update_need_an_active_destination(ddb, table, stream):
 # -- the records ------------------------------------------------------------------------------------
 
 
-def test_each_change_is_one_record_in_aws_format_with_both_images_and_no_dynamodb_stream_needed(ddb, kinesis, table, stream):
+def test_each_change_is_one_record_in_aws_format_with_both_images_and_no_dynamodb_stream_needed(server, ddb, kinesis, table,
+                                                                                                 stream):
     name, arn = stream
     ddb.put_item(TableName=table, Item={"pk": {"S": "before"}})  # before the enable: not sent (no back-fill)
     enable_active(ddb, table, arn, ApproximateCreationDateTimePrecision="MILLISECOND")
@@ -195,6 +197,9 @@ def test_each_change_is_one_record_in_aws_format_with_both_images_and_no_dynamod
     assert events[2]["dynamodb"]["OldImage"] == {"pk": {"S": "a"}, "n": {"N": "2"}} and "NewImage" not in events[2]["dynamodb"]
     assert all(e["dynamodb"]["SizeBytes"] > 0 for e in events)
     assert len({e["eventID"] for e in events}) == 3
+    # counted in the stream's AWS/Kinesis IncomingRecords and IncomingBytes, as AWS counts them
+    assert wait_for_sample(server[0], "aws_kinesis_incoming_records_total", 3, stream_name=name) == 3
+    assert sample(server[0], "aws_kinesis_incoming_bytes_total", stream_name=name) == sum(len(r["Record"]["Data"]) for r in records)
 
 
 def test_records_go_to_the_shard_put_record_would_choose_for_their_partition_key(ddb, kinesis, table, stream):
