@@ -39,7 +39,7 @@ from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
 from kafka_io.client import Kafka, Record
 from kafka_io.producer import RecordProducer
 from kafka_io.topic_view import TopicView
-from kafka_io.view_file import ViewFile
+from kafka_io.view_file import Mirrored
 
 CATALOG_TOPIC = KINESIS_CATALOG_TOPIC
 STORE_FILE = "kinesis-streams.json"
@@ -52,7 +52,7 @@ class CatalogWriteFailed(RuntimeError):
     pass
 
 
-class KinesisCatalog(TopicView):
+class KinesisCatalog(Mirrored, TopicView):
     what = "Kinesis catalog"
 
     def __init__(self, kafka: Kafka, producer: RecordProducer, on_deleting: Callable[[list[str]], None],
@@ -61,20 +61,12 @@ class KinesisCatalog(TopicView):
         self.producer = producer
         self.on_deleting = on_deleting  # called with a DELETING stream's topics, before they go
         self.streams: dict[str, dict] = {}  # name -> latest value, deleted markers included
-        self.store = None if data_dir is None else ViewFile(
-            Path(data_dir) / STORE_FILE, STORE_FORMAT, self.snapshot, "the Kinesis stream definitions")
+        self.mirror_to(data_dir, STORE_FILE, STORE_FORMAT, "the Kinesis stream definitions")
         self.restored: list[str] = []  # names restored from the data directory at start
 
     def start(self, timeout_s: float = 30.0) -> None:
         super().start(timeout_s)
-        if self.store is not None:
-            self.restore()
-            self.store.start()
-
-    def stop(self) -> None:
-        super().stop()
-        if self.store is not None:
-            self.store.stop()
+        self.start_mirror()
 
     def snapshot(self) -> dict[str, dict]:
         with self.lock:
@@ -92,8 +84,8 @@ class KinesisCatalog(TopicView):
                     self.streams.pop(name, None)
                 else:
                     self.streams[name] = stream
-        if applied and self.store is not None and self.caught_up.is_set():
-            self.store.changed()  # saved by the store's thread (or by start, before it runs)
+        if applied:
+            self.mirror_changed()
         if stream is not None and stream.get("StreamStatus") == "DELETING":
             self.on_deleting([g["Topic"] for g in stream["Generations"]])
 

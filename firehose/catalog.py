@@ -16,7 +16,7 @@ from contracts.kinesis_streams import CATALOG_TOPIC as KINESIS_CATALOG_TOPIC
 from kafka_io.client import Kafka
 from kafka_io.producer import RecordProducer
 from kafka_io.topic_view import JsonView
-from kafka_io.view_file import ViewFile
+from kafka_io.view_file import Mirrored
 
 CATALOG_TOPIC = "_cdc_bridge_firehose_streams"
 STORE_FILE = "firehose-streams.json"
@@ -28,7 +28,7 @@ class CatalogWriteFailed(RuntimeError):
     pass
 
 
-class DeliveryCatalog(JsonView):
+class DeliveryCatalog(Mirrored, JsonView):
     """With a data directory the view is also kept in `<data-dir>/firehose-streams.json` (as the Kinesis
     catalog keeps `kinesis-streams.json`): when the broker lost the catalog topic (a memory broker
     restarted), the streams are restored from it at start (`restore`)."""
@@ -39,22 +39,13 @@ class DeliveryCatalog(JsonView):
                  data_dir: Path | None = None):
         super().__init__(kafka, CATALOG_TOPIC, on_change)
         self.producer = producer
-        self.store = None if data_dir is None else ViewFile(
-            Path(data_dir) / STORE_FILE, STORE_FORMAT, self.snapshot, "the Firehose delivery stream definitions")
+        self.mirror_to(data_dir, STORE_FILE, STORE_FORMAT, "the Firehose delivery stream definitions")
         self.restored: list[str] = []
 
     def start(self, timeout_s: float = 30.0) -> None:
         lost = self.store is not None and CATALOG_TOPIC not in self.kafka.topics()
         super().start(timeout_s)
-        if self.store is not None:
-            if lost:
-                self.restore()
-            self.store.start()
-
-    def stop(self) -> None:
-        super().stop()
-        if self.store is not None:
-            self.store.stop()
+        self.start_mirror(restore=lost)
 
     def snapshot(self) -> dict[str, dict]:
         with self.lock:
@@ -62,8 +53,8 @@ class DeliveryCatalog(JsonView):
 
     def _apply_value(self, key: str, value: dict | None, offset: int) -> bool:
         applied = super()._apply_value(key, value, offset)
-        if applied and self.store is not None and self.caught_up.is_set():
-            self.store.changed()
+        if applied:
+            self.mirror_changed()
         return applied
 
     def restore(self) -> None:

@@ -75,3 +75,30 @@ class ViewFile:
         if data.get("Format") != self.layout:
             raise RuntimeError(f"{self.path}: unknown layout {data.get('Format')!r} (expected {self.layout})")
         return data["Streams"]
+
+
+class Mirrored:
+    """What a topic view with a copy in the data directory adds to it (mixed in before the view's
+    class): the copy is made by `mirror_to`, restored and started by `start_mirror`, told of each change
+    once the view caught up (`mirror_changed`), and stopped with the view. The view supplies
+    `snapshot()` (its values now) and `restore()` (publish the copy's values again)."""
+
+    store: ViewFile | None = None
+
+    def mirror_to(self, data_dir: Path | None, file_name: str, layout: int, what: str) -> None:
+        self.store = None if data_dir is None else ViewFile(Path(data_dir) / file_name, layout, self.snapshot, what)
+
+    def start_mirror(self, restore: bool = True) -> None:
+        if self.store is not None:
+            if restore:
+                self.restore()
+            self.store.start()
+
+    def mirror_changed(self) -> None:
+        if self.store is not None and self.caught_up.is_set():
+            self.store.changed()  # saved by the store's thread (or by start, before it runs)
+
+    def stop(self) -> None:
+        super().stop()
+        if self.store is not None:
+            self.store.stop()

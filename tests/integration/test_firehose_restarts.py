@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from confluent_kafka import TopicPartition
 
 from firehose.catalog import CATALOG_TOPIC
 from kafka_io.client import Kafka, read_to_end
-
 from tests.api.firehose_helpers import client, create_active, objects, wait_lines
 from tests.api.kinesis_helpers import needs_own_server
-from tests.conftest import ServerProcess
 
 pytestmark = needs_own_server()
 NEWLINE = {"ProcessingConfiguration": {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord"}]}}
@@ -32,20 +29,6 @@ def put_all(firehose, name: str, writes: list[bytes]) -> None:
     for i in range(0, len(writes), 500):
         answer = firehose.put_record_batch(DeliveryStreamName=name, Records=[{"Data": d} for d in writes[i:i + 500]])
         assert answer["FailedPutCount"] == 0
-
-
-@pytest.fixture
-def up(broker, tmp_path):
-    servers = []
-
-    def start() -> ServerProcess:
-        server = ServerProcess("up", tmp_path / "data", "--kafka-bootstrap-servers", broker.bootstrap_servers)
-        servers.append(server.start(timeout_s=120))
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def test_records_buffered_at_a_crash_are_delivered_after_the_restart_once_each_in_order(up, tmp_path):

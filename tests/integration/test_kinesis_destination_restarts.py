@@ -5,29 +5,12 @@ outbox and other writers (PutRecords) share the stream's shards. Runs on Apache 
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.firehose_helpers import client
 from tests.api.kds_helpers import by_key, destination, enable_active, stream_arn, wait_records
 from tests.api.kinesis_helpers import create_active, needs_own_server
-from tests.conftest import ServerProcess
 
 pytestmark = needs_own_server()
 ITEMS, VERSIONS = 10, 6
-
-
-@pytest.fixture
-def up(broker, tmp_path):
-    servers = []
-
-    def start() -> ServerProcess:
-        server = ServerProcess("up", tmp_path / "data", "--kafka-bootstrap-servers", broker.bootstrap_servers)
-        servers.append(server.start(timeout_s=120))
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def write_versions(ddb, kinesis, table: str, stream: str, versions: range) -> None:
