@@ -169,25 +169,7 @@ class Kafka:
 
     def last_record(self, topic: str, partition: int, timeout_s: float = 30.0) -> Record | None:
         """The partition's last record, found by fetching to the end (ListOffsets may be low)."""
-        reader = self.reader()
-        try:
-            try:
-                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
-            except KafkaException as exc:
-                if exc.args[0].code() in MISSING:
-                    return None  # the topic is gone (e.g. an in-memory broker restarted): nothing in it
-                raise
-            if high <= 0:
-                start = OFFSET_BEGINNING
-            else:
-                start = max(low, high - 1)
-            reader.assign([TopicPartition(topic, partition, start)])
-            last = None
-            for message in read_to_end(reader, timeout_s):
-                last = record_of(message)
-            return last
-        finally:
-            reader.close()
+        return self.last_record_where(topic, partition, lambda record: True, window=1, timeout_s=timeout_s)
 
     def last_record_where(self, topic: str, partition: int, wanted: Callable[[Record], bool], window: int = 1000,
                           timeout_s: float = 30.0) -> Record | None:
