@@ -28,6 +28,18 @@ def handler(event, context):
     return {"handled": len(event["Records"])}
 """
 
+# Sleeps $SLEEP seconds, then appends {"Records", "started", "ended"} as one JSON line to $OUT: when
+# each batch ran, for tests of batches in flight side by side.
+TIMED_RECORDER = """
+import json, os, time
+
+def handler(event, context):
+    started = time.time()
+    time.sleep(float(os.environ["SLEEP"]))
+    with open(os.environ["OUT"], "a") as out:
+        out.write(json.dumps({"Records": event["Records"], "started": started, "ended": time.time()}) + "\\n")
+"""
+
 
 def invocations(path: Path) -> list[dict]:
     if not path.exists():

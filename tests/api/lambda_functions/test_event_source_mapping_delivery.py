@@ -14,7 +14,7 @@ import pytest
 
 from tests.api.helpers import unique_name
 from tests.api.lambda_functions.helpers import clients
-from tests.api.lambda_functions.mapping_helpers import invocations, put, records, wait_enabled, wait_for
+from tests.api.lambda_functions.mapping_helpers import TIMED_RECORDER, invocations, put, records, wait_enabled, wait_for
 from tests.integration.kafka_reading import read_to_end
 
 
@@ -297,22 +297,11 @@ def test_tumbling_windows_carry_the_state_to_a_final_invocation(lam, lambda_dyna
     assert first["state"] == {}  # a window starts empty
 
 
-PARALLEL_RECORDER = """
-import json, os, time
-
-def handler(event, context):
-    started = time.time()
-    time.sleep(1)
-    with open(os.environ["OUT"], "a") as out:
-        out.write(json.dumps({"Records": event["Records"], "started": started, "ended": time.time()}) + "\\n")
-"""
-
-
 def test_parallelization_factor_runs_batches_of_one_shard_side_by_side_in_order_per_item(
         lam, lambda_dynamodb, stream_table, make_function, tmp_path, mappings):
     table, arn = stream_table
     out = tmp_path / "out.jsonl"
-    function = make_function(PARALLEL_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out)}})
+    function = make_function(TIMED_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out), "SLEEP": "1"}})
     mapping = mappings(FunctionName=function, EventSourceArn=arn, ParallelizationFactor=5,
                        MaximumBatchingWindowInSeconds=2)
     wait_enabled(lam, mapping["UUID"])

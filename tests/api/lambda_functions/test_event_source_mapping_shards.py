@@ -14,7 +14,7 @@ from confluent_kafka import Producer
 
 from tests.api.helpers import unique_name
 from tests.api.lambda_functions.helpers import clients
-from tests.api.lambda_functions.mapping_helpers import invocations, records, wait_enabled, wait_for
+from tests.api.lambda_functions.mapping_helpers import TIMED_RECORDER, invocations, records, wait_enabled, wait_for
 from tests.integration.kafka_reading import read_to_end
 
 
@@ -57,17 +57,6 @@ def test_a_parent_shard_is_finished_before_its_children_after_resharding(lam, ki
     assert {r["eventID"].split(":")[0] for r in delivered[4:]} < {c["ShardId"] for c in children}
 
 
-SLOW_RECORDER = """
-import json, os, time
-
-def handler(event, context):
-    started = time.time()
-    time.sleep(0.5)
-    with open(os.environ["OUT"], "a") as out:
-        out.write(json.dumps({"Records": event["Records"], "started": started, "ended": time.time()}) + "\\n")
-"""
-
-
 def most_at_once(events: list[dict]) -> int:
     """The largest number of invocations that were running at one moment."""
     return max(sum(e["started"] <= moment["started"] < e["ended"] for e in events) for moment in events)
@@ -77,7 +66,7 @@ def test_parallelization_factor_keeps_batches_of_one_shard_in_flight_in_order_pe
         lam, kinesis, kinesis_stream, make_function, tmp_path, mappings):
     name, arn = kinesis_stream
     out = tmp_path / "out.jsonl"
-    function = make_function(SLOW_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out)}})
+    function = make_function(TIMED_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out), "SLEEP": "0.5"}})
     mapping = mappings(FunctionName=function, EventSourceArn=arn, ParallelizationFactor=4, BatchSize=2)
     wait_enabled(lam, mapping["UUID"])
     entries = [{"PartitionKey": f"key-{k}", "Data": f"{k}:{n}".encode()} for n in range(3) for k in range(8)]
@@ -96,7 +85,7 @@ def test_an_update_of_parallelization_factor_applies_to_the_next_records(lam, ki
                                                                          tmp_path, mappings):
     name, arn = kinesis_stream
     out = tmp_path / "out.jsonl"
-    function = make_function(SLOW_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out)}})
+    function = make_function(TIMED_RECORDER, Timeout=10, Environment={"Variables": {"OUT": str(out), "SLEEP": "0.5"}})
     mapping = mappings(FunctionName=function, EventSourceArn=arn, BatchSize=1)
     wait_enabled(lam, mapping["UUID"])
     kinesis.put_records(StreamName=name, Records=[{"PartitionKey": f"key-{k}", "Data": b"one"} for k in range(4)])
