@@ -134,7 +134,15 @@ def format_number(value: Decimal) -> str:
     return "-" + text if negative else text
 
 
+# Numbers already in canonical form, the common case (plain integers, short decimals): no leading
+# zeros, no trailing zeros after the point, no exponent, at most 38 characters (so at most 38
+# digits and far inside the exponent range). They normalise to themselves; "-0" does not.
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+
+
 def normalize_number(text: str) -> str:
+    if len(text) <= 38 and _CANONICAL.fullmatch(text) and text != "-0":
+        return text
     return format_number(parse_number(text))
 
 
@@ -342,9 +350,12 @@ def _binary_length(text: str) -> int:
     return len(text) * 3 // 4 - text[-2:].count("=")
 
 
-def validate_item_size(item: Item) -> None:
-    if item_size(item) > MAX_ITEM_SIZE:
+def validate_item_size(item: Item) -> int:
+    """The item's size (callers carry it on: it is counted once per write), or TOO_LARGE."""
+    size = item_size(item)
+    if size > MAX_ITEM_SIZE:
         raise ValidationException(TOO_LARGE)
+    return size
 
 
 def too_deep(item: Item) -> bool:
