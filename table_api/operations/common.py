@@ -101,8 +101,9 @@ def index_write_units(written: Written) -> IndexUnits:
 
 
 def written_units(written: Written) -> float:
-    """A write's units on its table: the larger of the item before and after, in 1 KB units."""
-    return write_units(written.old, written.new, size_of=item_size)
+    """A write's units on its table: the larger of the item before and after, in 1 KB units
+    (from the sizes the write carries: nothing is counted again)."""
+    return float(max(1, math.ceil(max(written.old_size, written.new_size) / 1024)))
 
 
 def charge_writes(ctx: Context, tables: list[Table]) -> BeforeCommit:

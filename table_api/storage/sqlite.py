@@ -96,6 +96,12 @@ class SqliteTransaction:
         row = self.db.execute("SELECT item FROM items WHERE tbl=? AND pk=? AND sk=?", (table_id, pk, sk)).fetchone()
         return orjson.loads(row[0]) if row else None
 
+    def get_sized_item(self, table_id: int, pk: bytes, sk: bytes) -> tuple[dict | None, int]:
+        """(the item, its size as stored with it), or (None, 0): the size is not counted again."""
+        row = self.db.execute("SELECT item, size FROM items WHERE tbl=? AND pk=? AND sk=?",
+                              (table_id, pk, sk)).fetchone()
+        return (orjson.loads(row[0]), row[1]) if row else (None, 0)
+
     def put_item(self, table_id: int, pk: bytes, sk: bytes, item: dict, size: int) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO items (tbl, pk, sk, item, size) VALUES (?, ?, ?, ?, ?)",
