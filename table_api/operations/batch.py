@@ -194,7 +194,7 @@ def write_all(ctx: Context, tables: dict[str, Table], ordered: list[tuple[str, W
     charge = charge_writes(ctx, [tables[name] for name, _ in ordered])
 
     def before_commit(results: list[Written]) -> None:
-        if split_throttled:
+        if split_throttled and ctx.throttle is not None:
             charges = [(tables[name], "write", written_units(written), index_write_units(written))
                        for (name, _), written in zip(ordered, results)]
             refused = refused_tables(ctx, charges)

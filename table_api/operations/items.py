@@ -24,6 +24,11 @@ from table_api.values import Item, item_size, validate_item, validate_item_size
 from table_api.writes import Written, write_item
 
 
+# The members that make (or refer to) a write's condition: without any of them there is none.
+CONDITION_PARAMS = ("ConditionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues", "Expected",
+                    "ConditionalOperator")
+
+
 @SERVICE.operation("PutItem")
 def put_item(ctx: Context, req: dict) -> dict:
     check_not_mixed(req)
@@ -90,6 +95,8 @@ def write_response(req: dict, table, key: Item, written: Written, returned: dict
 def condition_of(req: dict):
     """The request's resolved ConditionExpression, or its legacy Expected (+ ConditionalOperator)
     as the same kind of tree; None without one. All references checked."""
+    if all(req.get(param) is None for param in CONDITION_PARAMS):
+        return None  # the common unconditional write: nothing to parse or check
     exprs = RequestExpressions(req, ("ConditionExpression",))
     condition = exprs.condition() if req.get("ConditionExpression") is not None else expected_condition(req)
     exprs.check_unused()
