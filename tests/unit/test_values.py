@@ -12,11 +12,13 @@ from table_api.errors import SerializationException, ValidationException
 from table_api.values import (
     MAX_ITEM_SIZE,
     compare,
+    decimal_parts,
     equal,
     format_number,
     item_size,
     normalize_number,
     number,
+    number_size,
     parse_number,
     type_of,
     validate_item,
@@ -106,10 +108,22 @@ NUMBER_TEXTS = st.one_of(
 )
 
 
-@settings(max_examples=3000)
+@settings(max_examples=1000)
 @given(NUMBER_TEXTS)
 def test_the_canonical_number_shortcut_agrees_with_the_exact_path(text):
     assert outcome(normalize_number, text) == outcome(slow_normalize, text)
+
+
+@settings(max_examples=1000)
+@given(NUMBER_TEXTS)
+def test_sizes_of_canonical_numbers_read_from_their_text_agree_with_decimal(text):
+    try:
+        canonical = normalize_number(text)
+    except ValidationException:
+        return
+    negative, digits, exponent = decimal_parts(Decimal(canonical))
+    pairs = exponent // 2 - (exponent - len(digits) + 1) // 2 + 1
+    assert number_size(canonical) == (1 + pairs + negative if digits else 1)
 
 
 @pytest.mark.parametrize("text", ["0", "-1", "7", "-0.5", "0.001", "123.456", "9" * 38, "0." + "0" * 35 + "1"])
