@@ -117,8 +117,8 @@ def write_all(ctx: Context, tx: Transaction, writes: list,
         if event is not None:
             events.append(event)
     headers = None if transaction_id is None else transaction_headers(transaction_id, len(events))
-    for table, stream, change, written in events:
-        append_event(ctx, tx, table, stream, change, user_identity, written, headers)
+    for table, stream, change, written, pk in events:
+        append_event(ctx, tx, table, stream, change, user_identity, written, pk, headers)
     return results, bool(events)
 
 
@@ -151,7 +151,7 @@ def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
     size = collection_size(ctx, tx, table, pk, old_size if old is not None else None,
                            new_size if new is not None else None)
     written = Written(old, change, index_writes, size, old_size, new_size)
-    return written, None if stream is None else (table, stream, change, written)
+    return written, None if stream is None else (table, stream, change, written, pk)
 
 
 def update_index(tx: Transaction, table: Table, index: SecondaryIndex, table_key: tuple[bytes, bytes],
@@ -191,11 +191,11 @@ def collection_size(ctx: Context, tx: Transaction, table: Table, pk: bytes, old_
 
 
 def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,
-                 user_identity: dict | None, written: Written, headers: dict | None = None) -> None:
+                 user_identity: dict | None, written: Written, pk: bytes, headers: dict | None = None) -> None:
     created_ms = int(time.time() * 1000)
     event = change_event(table.name, change.key, change.old, change.new, stream["StreamViewType"],
                          ctx.settings.region, created_ms, user_identity, written.changed_size, written.old_size)
-    partition = partition_of(stream, table.key_schema, change.key)
+    partition = partition_of(stream, pk)
     tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms, headers)
 
 
