@@ -21,6 +21,7 @@ import time
 
 from contracts.stream_catalog import stream_epoch, stream_label, topic_name
 from table_api.errors import ValidationException
+from table_api.keys import KeySchema, encode_key_value
 from table_api.values import Item, item_size
 
 VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
@@ -98,10 +99,15 @@ def published(stream: dict) -> dict:
     return {k: v for k, v in stream.items() if k != TOPIC_LOST}
 
 
-def partition_of(stream: dict, partition_key: bytes) -> int:
-    """A stable hash of the partition-key value (`encode_key_value` of it, as the storage keys
-    the item): every change of an item, and of all items that share its partition key, lands
-    in one ordered shard."""
+def partition_of(stream: dict, schema: KeySchema, key: Item) -> int:
+    """A stable hash of the partition-key value: every change of an item, and of all items that
+    share its partition key, lands in one ordered shard."""
+    return partition_of_encoded(stream, encode_key_value(key[schema.hash_name]))
+
+
+def partition_of_encoded(stream: dict, partition_key: bytes) -> int:
+    """`partition_of` from the partition key value's `encode_key_value` bytes (a write has them
+    already: the storage keys the item by them)."""
     digest = hashlib.md5(partition_key).digest()
     return int.from_bytes(digest[:8], "big") % stream["Shards"]
 

@@ -20,7 +20,7 @@ from table_api.errors import ItemCollectionSizeLimitExceededException
 from table_api.indexes import Entry, SecondaryIndex
 from table_api.keys import encode_key
 from table_api.storage import Transaction
-from table_api.streams import active_stream, change_event, partition_of
+from table_api.streams import active_stream, change_event, partition_of_encoded
 from table_api.values import Item, equal, item_size
 
 Apply = Callable[[Item | None], Item | None]
@@ -195,7 +195,7 @@ def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, chan
     created_ms = int(time.time() * 1000)
     event = change_event(table.name, change.key, change.old, change.new, stream["StreamViewType"],
                          ctx.settings.region, created_ms, user_identity, written.changed_size, written.old_size)
-    partition = partition_of(stream, pk)
+    partition = partition_of_encoded(stream, pk)
     tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms, headers)
 
 
