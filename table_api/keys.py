@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 from table_api.errors import ValidationException
 from table_api.values import AttributeValue, Item, decimal_parts, format_number, type_of, utf8
@@ -42,7 +43,7 @@ class KeySchema:
         range_name = names.get("RANGE")
         return cls(names["HASH"], types[names["HASH"]], range_name, types.get(range_name))
 
-    @property
+    @cached_property  # asked several times per item written
     def names(self) -> tuple[str, ...]:
         return (self.hash_name,) if self.range_name is None else (self.hash_name, self.range_name)
 

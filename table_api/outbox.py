@@ -89,7 +89,11 @@ class Publisher:
         self.thread.start()
 
     def notify(self) -> None:
-        self.wake.set()
+        # Called after every committed write: Event.set takes a lock and notifies a Condition each
+        # time, so skip it while a wake-up is pending. Safe: the publisher clears the event
+        # before it reads the outbox, so a commit made before this check is read after it.
+        if not self.wake.is_set():
+            self.wake.set()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self.stopping.set()

@@ -102,7 +102,13 @@ def published(stream: dict) -> dict:
 def partition_of(stream: dict, schema: KeySchema, key: Item) -> int:
     """A stable hash of the partition-key value: every change of an item, and of all items that
     share its partition key, lands in one ordered shard."""
-    digest = hashlib.md5(encode_key_value(key[schema.hash_name])).digest()
+    return partition_of_encoded(stream, encode_key_value(key[schema.hash_name]))
+
+
+def partition_of_encoded(stream: dict, partition_key: bytes) -> int:
+    """`partition_of` from the partition key value's `encode_key_value` bytes (a write has them
+    already: the storage keys the item by them)."""
+    digest = hashlib.md5(partition_key).digest()
     return int.from_bytes(digest[:8], "big") % stream["Shards"]
 
 
@@ -118,15 +124,15 @@ def next_event_id() -> str:
 
 def change_event(table: str, key: Item, old: Item | None, new: Item | None, view_type: str,
                  region: str, created_ms: int, user_identity: dict | None = None,
-                 new_size: int | None = None) -> dict:
+                 new_size: int | None = None, old_size: int | None = None) -> dict:
     """The DynamoDB Streams record of one item change, with images as the view type says.
-    `new_size`: item_size(new), when the caller has counted it already."""
+    `new_size`, `old_size`: item_size(new), item_size(old), when the caller has them already."""
     record: dict = {"ApproximateCreationDateTime": created_ms, "Keys": key}
     if new is not None and view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"):
         record["NewImage"] = new
     if old is not None and view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         record["OldImage"] = old
-    sizes = {"NewImage": new_size} if new_size is not None else {}
+    sizes = {"NewImage": new_size, "OldImage": old_size}
     record["SizeBytes"] = sum(sizes.get(part) or item_size(record[part])
                               for part in ("Keys", "NewImage", "OldImage") if part in record)
     record["StreamViewType"] = view_type

@@ -134,7 +134,27 @@ def format_number(value: Decimal) -> str:
     return "-" + text if negative else text
 
 
+# Numbers already in canonical form, the common case (plain integers, short decimals): no leading
+# zeros, no trailing zeros after the point, no exponent, at most 38 characters (so at most 38
+# digits and far inside the exponent range). They normalise to themselves; "-0" does not.
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?")
+
+
+def _canonical_parts(text: str) -> tuple[bool, str, int]:
+    """`decimal_parts` of a number in canonical form, read from its text (no Decimal)."""
+    negative = text.startswith("-")
+    whole, _, fraction = text.lstrip("-").partition(".")
+    if whole != "0":  # the first significant digit is the first digit
+        return negative, (whole + fraction).rstrip("0"), len(whole) - 1
+    digits = fraction.lstrip("0")
+    if not digits:
+        return False, "", 0
+    return negative, digits, len(digits) - len(fraction) - 1
+
+
 def normalize_number(text: str) -> str:
+    if len(text) <= 38 and _CANONICAL.fullmatch(text) and text != "-0":
+        return text
     return format_number(parse_number(text))
 
 
@@ -327,11 +347,11 @@ def value_size(av: AttributeValue) -> int:
             return 1
 
 
-@lru_cache(maxsize=65536)  # sizes are counted several times per write, and numbers repeat
+@lru_cache(maxsize=65536)  # numbers repeat
 def number_size(text: str) -> int:
     """One byte per pair of significant digits (pairs aligned on the decimal point, as DynamoDB
     stores numbers in base 100), one byte of exponent, one more for a negative number."""
-    negative, digits, exponent = decimal_parts(Decimal(text))
+    negative, digits, exponent = _canonical_parts(text) if _CANONICAL.fullmatch(text) else decimal_parts(Decimal(text))
     if not digits:
         return 1
     pairs = exponent // 2 - (exponent - len(digits) + 1) // 2 + 1
@@ -342,9 +362,12 @@ def _binary_length(text: str) -> int:
     return len(text) * 3 // 4 - text[-2:].count("=")
 
 
-def validate_item_size(item: Item) -> None:
-    if item_size(item) > MAX_ITEM_SIZE:
+def validate_item_size(item: Item) -> int:
+    """The item's size (callers carry it on: it is counted once per write), or TOO_LARGE."""
+    size = item_size(item)
+    if size > MAX_ITEM_SIZE:
         raise ValidationException(TOO_LARGE)
+    return size
 
 
 def too_deep(item: Item) -> bool:

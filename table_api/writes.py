@@ -22,10 +22,13 @@ from table_api.indexes import Entry, SecondaryIndex
 from table_api.keys import encode_key
 from table_api.kinesis_destinations import outbox_rows, streaming
 from table_api.storage import Transaction
-from table_api.streams import active_stream, change_event, partition_of
+from table_api.streams import active_stream, change_event, partition_of_encoded
 from table_api.values import Item, equal, item_size
 
 Apply = Callable[[Item | None], Item | None]
+# The item a put writes and its size, when its caller counted it already (validating it): a
+# write is sized once (item_size walks the whole item), whatever asks for the size afterwards.
+Sized = tuple[Item, int]
 # Kafka headers of the events of a TransactWriteItems (docs/design.md, "Transactions").
 TRANSACTION_HEADER = "cdc-bridge-transaction"
 TRANSACTION_ITEMS_HEADER = "cdc-bridge-transaction-items"
@@ -55,34 +58,44 @@ class Written:
     change: Change | None  # None when the write changed nothing
     indexes: tuple[IndexWrite, ...] = ()
     collection_size: int | None = None  # bytes of the item's collection, on a table with an LSI
+    old_size: int = 0  # item_size(old) as stored with it (0: no old item)
+    changed_size: int = 0  # item_size(change.new) (0: deleted, or nothing changed)
 
     @property
     def new(self) -> Item | None:
         """The item as it is after the write."""
         return self.old if self.change is None else self.change.new
 
+    @property
+    def new_size(self) -> int:
+        """item_size(new), 0 without an item."""
+        return self.old_size if self.change is None else self.changed_size
+
 
 BeforeCommit = Callable[[list[Written]], None]
 
 
 def write_item(ctx: Context, table: Table, key: Item, apply: Apply, user_identity: dict | None = None,
-               before_commit: BeforeCommit | None = None) -> Written:
+               before_commit: BeforeCommit | None = None, sized: Sized | None = None) -> Written:
     """Read, apply and write one item; the change is None when the write changes nothing.
 
     `apply` may raise (a failed condition): the transaction then rolls back and nothing is
     written. With a stream enabled, the change event commits in the same transaction.
     """
-    return write_items(ctx, [(table, key, apply)], user_identity, before_commit)[0]
+    write = (table, key, apply) if sized is None else (table, key, apply, sized)
+    return write_items(ctx, [write], user_identity, before_commit)[0]
 
 
 def write_items(
-    ctx: Context, writes: list[tuple[Table, Item, Apply]], user_identity: dict | None = None,
+    ctx: Context, writes: list[tuple[Table, Item, Apply] | tuple[Table, Item, Apply, Sized]],
+    user_identity: dict | None = None,
     before_commit: BeforeCommit | None = None,
 ) -> list[Written]:
     """Several items (BatchWriteItem) in one transaction: each is read, applied and written
     exactly as `write_item` does it, each change with its own event; one commit for them all
     (one `apply` that raises leaves every item as it was). `before_commit` sees what was
-    written before the commit and may still refuse it all by raising (a throttled write)."""
+    written before the commit and may still refuse it all by raising (a throttled write).
+    A write may carry a 4th member, `Sized`: the item its apply returns, already sized."""
     with ctx.storage.transaction() as tx:
         results, streamed = write_all(ctx, tx, writes, user_identity)
         if before_commit is not None:
@@ -92,7 +105,7 @@ def write_items(
     return results
 
 
-def write_all(ctx: Context, tx: Transaction, writes: list[tuple[Table, Item, Apply]],
+def write_all(ctx: Context, tx: Transaction, writes: list,
               user_identity: dict | None = None, transaction_id: str | None = None) -> tuple[list[Written], bool]:
     """The writes, in `tx` opened by the caller (a TransactWriteItems also keeps its client token
     in it): (what each wrote, whether change events were appended; the caller wakes the publisher
@@ -100,17 +113,17 @@ def write_all(ctx: Context, tx: Transaction, writes: list[tuple[Table, Item, App
     with a `transaction_id` each carries the transaction's Kafka headers (TRANSACTION_HEADERS),
     whose item count is only known then."""
     results, events = [], []
-    for table, key, apply in writes:
-        written, event = _write(ctx, tx, table, key, apply)
+    for table, key, apply, *sized in writes:
+        written, event = _write(ctx, tx, table, key, apply, sized[0] if sized else None)
         results.append(written)
         if event is not None:
             events.append(event)
-    streamed = sum(1 for _, stream, _, _ in events if stream is not None)
+    streamed = sum(1 for _, stream, _, _, _ in events if stream is not None)
     headers = None if transaction_id is None else transaction_headers(transaction_id, streamed)
-    for table, stream, change, new_size in events:
+    for table, stream, change, written, pk in events:
         if stream is not None:
-            append_event(ctx, tx, table, stream, change, user_identity, new_size, headers)
-        append_kinesis_records(ctx, tx, table, change, user_identity, new_size)
+            append_event(ctx, tx, table, stream, change, user_identity, written, pk, headers)
+        append_kinesis_records(ctx, tx, table, change, user_identity, written.new_size)
     return results, bool(events)
 
 
@@ -120,28 +133,31 @@ def transaction_headers(transaction_id: str, events: int) -> dict[str, str]:
     return {TRANSACTION_HEADER: transaction_id, TRANSACTION_ITEMS_HEADER: str(events)}
 
 
-def _write(ctx: Context, tx: Transaction, table: Table, key: Item,
-           apply: Apply) -> tuple[Written, tuple | None]:
+def _write(ctx: Context, tx: Transaction, table: Table, key: Item, apply: Apply,
+           sized: Sized | None = None) -> tuple[Written, tuple | None]:
     """One item read, applied and written in `tx`, with its index entries: (what was written,
     the change event still to append to the outbox: None without a change or a stream)."""
     pk, sk = encode_key(table.key_schema, key)
-    old = tx.get_item(table.id, pk, sk)
+    old, old_size = tx.get_sized_item(table.id, pk, sk)
     new = apply(old)
     if unchanged(old, new):
-        return Written(old, None, (), collection_size(ctx, tx, table, pk, old, old)), None
-    new_size = None
+        size = collection_size(ctx, tx, table, pk, old_size, None)
+        return Written(old, None, (), size, old_size, old_size), None
+    new_size = 0
     if new is None:
         tx.delete_item(table.id, pk, sk)
     else:
-        new_size = item_size(new)
+        new_size = sized[1] if sized is not None and new is sized[0] else item_size(new)
         tx.put_item(table.id, pk, sk, new, new_size)
-    index_writes = tuple(update_index(tx, table, index, (pk, sk), old, new, new_size) for index in table.indexes)
+    index_size = new_size if new is not None else None
+    index_writes = tuple(update_index(tx, table, index, (pk, sk), old, new, index_size) for index in table.indexes)
     change = Change(table.name, key, old, new)
     stream = active_stream(table.description)
-    size = collection_size(ctx, tx, table, pk, old, new)
+    size = collection_size(ctx, tx, table, pk, old_size if old is not None else None,
+                           new_size if new is not None else None)
+    written = Written(old, change, index_writes, size, old_size, new_size)
     published = stream is not None or bool(streaming(table.description))
-    event = (table, stream, change, new_size) if published else None
-    return Written(old, change, index_writes, size), event
+    return written, (table, stream, change, written, pk) if published else None
 
 
 def update_index(tx: Transaction, table: Table, index: SecondaryIndex, table_key: tuple[bytes, bytes],
@@ -165,26 +181,27 @@ def same_entry(index: SecondaryIndex, before: Entry | None, after: Entry) -> boo
     return before is not None and not index.projects_all and unchanged(before.item, after.item)
 
 
-def collection_size(ctx: Context, tx: Transaction, table: Table, pk: bytes, old: Item | None,
-                    new: Item | None) -> int | None:
+def collection_size(ctx: Context, tx: Transaction, table: Table, pk: bytes, old_size: int | None,
+                    new_size: int | None) -> int | None:
     """The size of the item's collection on a table with an LSI (else None). A write that grows
     a collection past the limit (DynamoDB's 10 GB; `item_collection_limit_bytes`) is refused;
-    one that shrinks an oversized collection is not."""
+    one that shrinks an oversized collection is not. Sizes are the item's before and after the
+    write (None: no item; `new_size` None also when nothing changed)."""
     if not table.has_local_index:
         return None
     size = tx.collection_size(table.id, pk, [index.name for index in table.indexes if not index.is_global])
-    grew = new is not None and (old is None or item_size(new) > item_size(old))
+    grew = new_size is not None and (old_size is None or new_size > old_size)
     if grew and size > ctx.settings.item_collection_limit_bytes:
         raise ItemCollectionSizeLimitExceededException()
     return size
 
 
 def append_event(ctx: Context, tx: Transaction, table: Table, stream: dict, change: Change,
-                 user_identity: dict | None, new_size: int | None = None, headers: dict | None = None) -> None:
+                 user_identity: dict | None, written: Written, pk: bytes, headers: dict | None = None) -> None:
     created_ms = int(time.time() * 1000)
     event = change_event(table.name, change.key, change.old, change.new, stream["StreamViewType"],
-                         ctx.settings.region, created_ms, user_identity, new_size)
-    partition = partition_of(stream, table.key_schema, change.key)
+                         ctx.settings.region, created_ms, user_identity, written.changed_size, written.old_size)
+    partition = partition_of_encoded(stream, pk)
     tx.append_outbox("event", stream["Topic"], partition, orjson.dumps(event), created_ms, headers)
 
 

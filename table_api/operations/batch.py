@@ -26,7 +26,6 @@ from table_api.operations.common import (
     collection_entry,
     index_write_units,
     read_units,
-    write_units,
     written_units,
 )
 from table_api.operations.reading import projection_of
@@ -138,6 +137,7 @@ def unprocessed_spec(spec: dict) -> dict:
 class Write:
     key: Item  # the Key of a delete; for a put, the item until its table is known
     item: Item | None  # None: delete
+    size: int = 0  # item_size(item), counted once when the put is checked
 
 
 @SERVICE.operation("BatchWriteItem")
@@ -156,7 +156,7 @@ def batch_write_item(ctx: Context, req: dict) -> dict:
     index_units: dict[str, IndexUnits] = {}
     metrics: dict[str, list] = {}
     for (name, w), written in zip(ordered, results):
-        units[name] = units.get(name, 0.0) + write_units(written.old, w.item, size_of=item_size)
+        units[name] = units.get(name, 0.0) + written_units(written)
         table_index_units = index_units.setdefault(name, {})
         for index, used in index_write_units(written).items():
             table_index_units[index] = table_index_units.get(index, 0.0) + used
@@ -194,7 +194,7 @@ def write_all(ctx: Context, tables: dict[str, Table], ordered: list[tuple[str, W
     charge = charge_writes(ctx, [tables[name] for name, _ in ordered])
 
     def before_commit(results: list[Written]) -> None:
-        if split_throttled:
+        if split_throttled and ctx.throttle is not None:
             charges = [(tables[name], "write", written_units(written), index_write_units(written))
                        for (name, _), written in zip(ordered, results)]
             refused = refused_tables(ctx, charges)
@@ -203,8 +203,8 @@ def write_all(ctx: Context, tables: dict[str, Table], ordered: list[tuple[str, W
                 raise PartlyThrottled({name for name in asked if tables[name].name in refused})
         charge(results)
 
-    return write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new) for name, w in ordered],
-                       before_commit=before_commit)
+    return write_items(ctx, [(tables[name], w.key, lambda _old, new=w.item: new, (w.item, w.size))
+                             for name, w in ordered], before_commit=before_commit)
 
 
 def write_request(request: dict) -> Write:
@@ -214,9 +214,10 @@ def write_request(request: dict) -> Write:
         raise ValidationException(ONE_REQUEST)
     if put is not None:
         item = validate_item(put["Item"])
-        if item_size(item) > MAX_ITEM_SIZE:
+        size = item_size(item)
+        if size > MAX_ITEM_SIZE:
             raise ValidationException(TOO_LARGE)
-        return Write(item, item)
+        return Write(item, item, size)
     return Write(validate_item(delete["Key"], what="Key"), None)
 
 
@@ -231,7 +232,7 @@ def keyed(table: Table, write: Write) -> Write:
         if "Missing the key" in exc.message or "Type mismatch" in exc.message:
             raise ValidationException(SCHEMA_MISMATCH) from None
         raise
-    return Write(schema.key_of(write.item), write.item)
+    return Write(schema.key_of(write.item), write.item, write.size)
 
 
 # -- shared ------------------------------------------------------------------------------------

@@ -101,14 +101,17 @@ def index_write_units(written: Written) -> IndexUnits:
 
 
 def written_units(written: Written) -> float:
-    """A write's units on its table: the larger of the item before and after, in 1 KB units."""
-    return write_units(written.old, written.new, size_of=item_size)
+    """A write's units on its table: the larger of the item before and after, in 1 KB units
+    (from the sizes the write carries: nothing is counted again)."""
+    return float(max(1, math.ceil(max(written.old_size, written.new_size) / 1024)))
 
 
 def charge_writes(ctx: Context, tables: list[Table]) -> BeforeCommit:
     """The `before_commit` of a write: charge each written item's units (table and indexes) to
     its table in `tables` (one per write, in order) before the commit; throttled, nothing commits."""
     def before_commit(results: list[Written]) -> None:
+        if ctx.throttle is None:
+            return  # nothing is throttled: no units to count
         charges = [(table, "write", written_units(w), index_write_units(w)) for table, w in zip(tables, results)]
         charge_tables(ctx, charges)
     return before_commit

@@ -14,14 +14,19 @@ from table_api.operations.common import (
     consumed_capacity,
     index_write_units,
     read_units,
-    write_units,
+    written_units,
 )
 from table_api.keys import encode_key
 from table_api.operations.legacy import check_not_mixed, expected_condition
 from table_api.operations.reading import projection_of
 from table_api.operations.service import SERVICE
 from table_api.values import Item, item_size, validate_item, validate_item_size
-from table_api.writes import write_item
+from table_api.writes import Written, write_item
+
+
+# The members that make (or refer to) a write's condition: without any of them there is none.
+CONDITION_PARAMS = ("ConditionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues", "Expected",
+                    "ConditionalOperator")
 
 
 @SERVICE.operation("PutItem")
@@ -29,7 +34,7 @@ def put_item(ctx: Context, req: dict) -> dict:
     check_not_mixed(req)
     check_return_values(req, ("NONE", "ALL_OLD"))
     item = validate_item(req["Item"])
-    validate_item_size(item)
+    size = validate_item_size(item)
     condition = condition_of(req)
     table = ctx.table(req["TableName"])
     table.key_schema.validate_item_key(item)
@@ -40,8 +45,8 @@ def put_item(ctx: Context, req: dict) -> dict:
 
     key = table.key_schema.key_of(item)
     written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
-                         before_commit=charge_writes(ctx, [table]))
-    return write_response(req, table, key, written, returned_old(req, written.old), written.old, item)
+                         before_commit=charge_writes(ctx, [table]), sized=(item, size))
+    return write_response(req, table, key, written, returned_old(req, written.old))
 
 
 @SERVICE.operation("DeleteItem")
@@ -59,7 +64,7 @@ def delete_item(ctx: Context, req: dict) -> dict:
 
     written = write_item(ctx, table, key, charged_on_failure(ctx, table, apply),
                          before_commit=charge_writes(ctx, [table]))
-    return write_response(req, table, key, written, returned_old(req, written.old), written.old)
+    return write_response(req, table, key, written, returned_old(req, written.old))
 
 
 @SERVICE.operation("GetItem")
@@ -75,10 +80,11 @@ def get_item(ctx: Context, req: dict) -> dict:
     return {**result, **consumed_capacity(req, table, units)}
 
 
-def write_response(req: dict, table, key: Item, written, returned: dict, *sized: Item | None) -> dict:
+def write_response(req: dict, table, key: Item, written: Written, returned: dict) -> dict:
     """A single-item write's answer: the returned values, then the capacity (the table's units
-    from the sizes of `sized`, each index's by DynamoDB's rules) and item collection metrics."""
-    units = write_units(*sized, size_of=item_size)
+    from the larger of the item before and after, each index's by DynamoDB's rules) and item
+    collection metrics."""
+    units = written_units(written)
     return {
         **returned,
         **consumed_capacity(req, table, units, index_write_units(written)),
@@ -89,6 +95,8 @@ def write_response(req: dict, table, key: Item, written, returned: dict, *sized:
 def condition_of(req: dict):
     """The request's resolved ConditionExpression, or its legacy Expected (+ ConditionalOperator)
     as the same kind of tree; None without one. All references checked."""
+    if all(req.get(param) is None for param in CONDITION_PARAMS):
+        return None  # the common unconditional write: nothing to parse or check
     exprs = RequestExpressions(req, ("ConditionExpression",))
     condition = exprs.condition() if req.get("ConditionExpression") is not None else expected_condition(req)
     exprs.check_unused()

@@ -41,7 +41,7 @@ def update_item(ctx: Context, req: dict) -> dict:
     apply = charged_on_failure(ctx, table, updating(req, key, update, condition, mismatch))
     written = write_item(ctx, table, key, apply, before_commit=charge_writes(ctx, [table]))
     old, new = written.old, written.new
-    return write_response(req, table, key, written, returned(req, update, old, new), old, new)
+    return write_response(req, table, key, written, returned(req, update, old, new))
 
 
 def updating(req: dict, key: Item, update: Update, condition, mismatch: str) -> Apply:

@@ -96,6 +96,12 @@ class SqliteTransaction:
         row = self.db.execute("SELECT item FROM items WHERE tbl=? AND pk=? AND sk=?", (table_id, pk, sk)).fetchone()
         return orjson.loads(row[0]) if row else None
 
+    def get_sized_item(self, table_id: int, pk: bytes, sk: bytes) -> tuple[dict | None, int]:
+        """(the item, its size as stored with it), or (None, 0): the size is not counted again."""
+        row = self.db.execute("SELECT item, size FROM items WHERE tbl=? AND pk=? AND sk=?",
+                              (table_id, pk, sk)).fetchone()
+        return (orjson.loads(row[0]), row[1]) if row else (None, 0)
+
     def put_item(self, table_id: int, pk: bytes, sk: bytes, item: dict, size: int) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO items (tbl, pk, sk, item, size) VALUES (?, ?, ?, ?, ?)",
@@ -350,12 +356,26 @@ class SqliteStorage:
         return SqliteOutbox(self.path, self.synchronous)
 
     def remove_outbox(self, seqs: list[int]) -> None:
+        """Delete the rows `seqs`, one range of consecutive sequence numbers at a time (what the
+        publisher shipped in a while mostly is one range: one statement instead of one a row)."""
         with self.transaction() as tx:
-            tx.db.executemany("DELETE FROM outbox WHERE seq=?", ((s,) for s in seqs))
+            tx.db.executemany("DELETE FROM outbox WHERE seq BETWEEN ? AND ?", consecutive_runs(seqs))
 
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+
+def consecutive_runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """(first, last) of each run of consecutive numbers among `numbers` (any order, no repeats
+    needed): [5, 1, 2, 3, 7, 6] -> [(1, 3), (5, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if runs and runs[-1][1] + 1 == n:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
 
 
 def _between(sql: list[str], args: list, column: str, low: Bound | None, high: Bound | None) -> None:

@@ -12,10 +12,14 @@ from table_api.errors import SerializationException, ValidationException
 from table_api.values import (
     MAX_ITEM_SIZE,
     compare,
+    decimal_parts,
     equal,
+    format_number,
     item_size,
     normalize_number,
     number,
+    number_size,
+    parse_number,
     type_of,
     validate_item,
     validate_item_size,
@@ -81,6 +85,50 @@ def test_invalid_numbers_are_refused_with_dynamodb_messages(wire, message):
 def test_zero_with_any_exponent_is_zero():
     assert normalize_number("0e999999") == "0"
     assert normalize_number("-0.000e-400") == "0"
+
+
+def slow_normalize(text: str) -> str:
+    """The exact path that `normalize_number` skips for numbers already canonical."""
+    return format_number(parse_number(text))
+
+
+def outcome(normalize, text: str):
+    try:
+        return normalize(text)
+    except ValidationException as exc:
+        return ("refused", exc.message)
+
+
+NUMBER_TEXTS = st.one_of(
+    st.integers().map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: f"{d:f}"),
+    st.from_regex(r"\A[+-]?[0-9]{0,42}(\.[0-9]{0,42})?([eE][+-]?[0-9]{1,4})?\Z"),
+    st.text("0123456789.-+eE", max_size=45),
+)
+
+
+@settings(max_examples=1000)
+@given(NUMBER_TEXTS)
+def test_the_canonical_number_shortcut_agrees_with_the_exact_path(text):
+    assert outcome(normalize_number, text) == outcome(slow_normalize, text)
+
+
+@settings(max_examples=1000)
+@given(NUMBER_TEXTS)
+def test_sizes_of_canonical_numbers_read_from_their_text_agree_with_decimal(text):
+    try:
+        canonical = normalize_number(text)
+    except ValidationException:
+        return
+    negative, digits, exponent = decimal_parts(Decimal(canonical))
+    pairs = exponent // 2 - (exponent - len(digits) + 1) // 2 + 1
+    assert number_size(canonical) == (1 + pairs + negative if digits else 1)
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "7", "-0.5", "0.001", "123.456", "9" * 38, "0." + "0" * 35 + "1"])
+def test_canonical_numbers_come_back_as_sent(text):
+    assert normalize_number(text) == slow_normalize(text) == text
 
 
 def test_number_reads_long_canonical_numbers_exactly():
