@@ -117,19 +117,22 @@ def latency(server: Server, archive: Path, samples: int) -> list[float]:
     bucket = f"lat-{uuid.uuid4().hex[:8]}"
     name = create(server, bucket, 1, 0)
     raw = server.raw("firehose")
-    out = []
     try:
-        for i in range(samples):
-            before = on_disk(archive / bucket)[1]
-            t0 = time.perf_counter()
-            data = base64.b64encode(b"%08d" % i).decode()
-            raw.ok("PutRecord", {"DeliveryStreamName": name, "Record": {"Data": data}})
-            while on_disk(archive / bucket)[1] == before and time.perf_counter() - t0 < 30:
-                time.sleep(0.001)
-            out.append((time.perf_counter() - t0) * 1000)
+        return [until_new_object(archive / bucket, lambda i=i: raw.ok("PutRecord", {
+            "DeliveryStreamName": name, "Record": {"Data": base64.b64encode(b"%08d" % i).decode()}}))
+                for i in range(samples)]
     finally:
         raw.close()
-    return out
+
+
+def until_new_object(folder: Path, call) -> float:
+    """ms from `call()` until a new complete object is in `folder` (at most 30 s)."""
+    before = on_disk(folder)[1]
+    t0 = time.perf_counter()
+    call()
+    while on_disk(folder)[1] == before and time.perf_counter() - t0 < 30:
+        time.sleep(0.001)
+    return (time.perf_counter() - t0) * 1000
 
 
 def table_latency(server: Server, archive: Path, samples: int) -> list[float]:
@@ -146,18 +149,11 @@ def table_latency(server: Server, archive: Path, samples: int) -> list[float]:
     wait_until(lambda: server.call("dynamodb", "DescribeKinesisStreamingDestination", {"TableName": table})[
         "KinesisDataStreamDestinations"][0]["DestinationStatus"] == "ACTIVE", f"{table}'s destination ACTIVE")
     raw = server.raw("dynamodb")
-    out = []
     try:
-        for i in range(samples):
-            before = on_disk(archive / bucket)[1]
-            t0 = time.perf_counter()
-            raw.ok("PutItem", {"TableName": table, "Item": {"pk": {"S": f"item-{i}"}, "n": {"N": str(i)}}})
-            while on_disk(archive / bucket)[1] == before and time.perf_counter() - t0 < 30:
-                time.sleep(0.001)
-            out.append((time.perf_counter() - t0) * 1000)
+        return [until_new_object(archive / bucket, lambda i=i: raw.ok("PutItem", {
+            "TableName": table, "Item": {"pk": {"S": f"item-{i}"}, "n": {"N": str(i)}}})) for i in range(samples)]
     finally:
         raw.close()
-    return out
 
 
 def wait_until(check, what: str, timeout_s: float = 60.0):

@@ -1,5 +1,5 @@
 """Fixtures of the Lambda and CloudWatch Logs tests: one shared `up` server and its clients, and
-functions deleted after each test."""
+functions (and the mapping tests' Kinesis streams) deleted after each test."""
 
 from __future__ import annotations
 
@@ -104,3 +104,18 @@ def mappings(lam):
             lam.delete_event_source_mapping(UUID=uuid)
         except ClientError:
             pass
+
+
+@pytest.fixture(scope="session")
+def kinesis(lambda_url):
+    return clients(lambda_url, "kinesis")
+
+
+@pytest.fixture
+def kinesis_stream(kinesis):
+    """(name, ARN) of a new one-shard Kinesis stream, deleted after the test."""
+    name = unique_name("ks")
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
+    yield name, kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    kinesis.delete_stream(StreamName=name)

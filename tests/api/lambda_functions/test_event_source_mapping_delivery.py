@@ -13,28 +13,13 @@ import httpx
 import pytest
 
 from tests.api.helpers import unique_name
-from tests.api.lambda_functions.helpers import clients
 from tests.api.lambda_functions.mapping_helpers import TIMED_RECORDER, invocations, put, records, wait_enabled, wait_for
 from tests.integration.kafka_reading import read_to_end
 
 
 @pytest.fixture(scope="session")
-def kinesis(lambda_url):
-    return clients(lambda_url, "kinesis")
-
-
-@pytest.fixture(scope="session")
 def data_dir(lambda_url) -> Path:
     return Path(httpx.get(f"{lambda_url}/health").json()["parts"]["connector"]["data_dir"])
-
-
-@pytest.fixture
-def kinesis_stream(kinesis):
-    name = unique_name("ks")
-    kinesis.create_stream(StreamName=name, ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
-    yield name, kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-    kinesis.delete_stream(StreamName=name)
 
 
 def keys(path: Path) -> list[int]:

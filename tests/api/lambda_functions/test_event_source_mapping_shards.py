@@ -9,27 +9,11 @@ import base64
 import json
 import time
 
-import pytest
 from confluent_kafka import Producer
 
 from tests.api.helpers import unique_name
-from tests.api.lambda_functions.helpers import clients
 from tests.api.lambda_functions.mapping_helpers import TIMED_RECORDER, invocations, records, wait_enabled, wait_for
 from tests.integration.kafka_reading import read_to_end
-
-
-@pytest.fixture(scope="session")
-def kinesis(lambda_url):
-    return clients(lambda_url, "kinesis")
-
-
-@pytest.fixture
-def kinesis_stream(kinesis):
-    name = unique_name("ks")
-    kinesis.create_stream(StreamName=name, ShardCount=1)
-    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
-    yield name, kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
-    kinesis.delete_stream(StreamName=name)
 
 
 def data_of(record: dict) -> str:
