@@ -108,10 +108,9 @@ def written_units(written: Written) -> float:
 
 def charge_writes(ctx: Context, tables: list[Table]) -> BeforeCommit:
     """The `before_commit` of a write: charge each written item's units (table and indexes) to
-    its table in `tables` (one per write, in order) before the commit; throttled, nothing commits."""
+    its table in `tables` (one per write, in order) before the commit; throttled, nothing commits.
+    Counted also when nothing is throttled: CloudWatch's ConsumedWriteCapacityUnits reports them."""
     def before_commit(results: list[Written]) -> None:
-        if ctx.throttle is None:
-            return  # nothing is throttled: no units to count
         charges = [(table, "write", written_units(w), index_write_units(w)) for table, w in zip(tables, results)]
         charge_tables(ctx, charges)
     return before_commit

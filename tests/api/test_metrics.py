@@ -49,6 +49,17 @@ def test_writes_and_reads_are_counted_per_table_in_capacity_units(url, ddb):
     assert sample(url, "aws_dynamodb_consumed_read_capacity_units_total", table_name=name) == 1.5
 
 
+def test_capacity_units_are_counted_also_when_nothing_is_throttled(endpoint_url):
+    """The suite's own server runs without --enforce-capacity: the units still reach the metrics."""
+    ddb = endpoint(endpoint_url).dynamodb_client()
+    name = new_table(ddb)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "big": {"S": BIG}})
+    ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": {"pk": {"S": k}}}} for k in "bcd"]})
+    ddb.get_item(TableName=name, Key={"pk": {"S": "a"}}, ConsistentRead=True)
+    assert sample(endpoint_url, "aws_dynamodb_consumed_write_capacity_units_total", table_name=name) == 5
+    assert sample(endpoint_url, "aws_dynamodb_consumed_read_capacity_units_total", table_name=name) == 1
+
+
 def test_successful_requests_have_their_latency_per_table_and_operation(url, ddb):
     name = new_table(ddb)
     for key in "abc":
