@@ -16,11 +16,14 @@ def observe_streams(ctx: ConnectorContext | None, operation: str, req: dict | No
         ctx.dynamodb_metrics.user_errors.add(1)
 
 
-def record_returned(ctx: ConnectorContext, stream_arn: str, records: int) -> None:
-    """ReturnedRecordsCount of one GetRecords; the ARN names the table and the stream's label
-    (arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>)."""
+def record_returned(ctx: ConnectorContext, stream_arn: str, records: int, seconds: float) -> None:
+    """ReturnedRecordsCount and SuccessfulRequestLatency (Operation GetRecords) of one GetRecords;
+    the ARN names the table and the stream's label
+    (arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>). The latency includes a wait
+    at the end of an open shard for its next record (bounded), as the caller waited it too."""
     table, _, label = stream_arn.partition(":table/")[2].partition("/stream/")
     ctx.dynamodb_metrics.stream_records(table, label).add(records)
+    ctx.dynamodb_metrics.table(table).operation("SuccessfulRequestLatency", "GetRecords").add(seconds * 1000)
 
 
 def observe_kinesis(ctx: ConnectorContext | None, operation: str, req: dict | None, result: dict | None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import orjson
 
@@ -114,6 +115,7 @@ async def get_shard_iterator(ctx: ConnectorContext, req: dict) -> dict:
 
 @SERVICE.operation("GetRecords")
 async def get_records(ctx: ConnectorContext, req: dict) -> dict:
+    started = time.perf_counter()
     limit = checked_limit(req, MAX_RECORDS)
     iterator = decode_iterator(ctx, req["ShardIterator"])
     result = await asyncio.to_thread(read_records, ctx, iterator, limit)
@@ -125,7 +127,7 @@ async def get_records(ctx: ConnectorContext, req: dict) -> dict:
             # What woke us is in the publisher's tail: read it here, without a thread hop.
             result = (read_records(ctx, iterator, limit, delivered_only=True)
                       or await asyncio.to_thread(read_records, ctx, iterator, limit))
-    record_returned(ctx, iterator.stream, len(result["Records"]))
+    record_returned(ctx, iterator.stream, len(result["Records"]), time.perf_counter() - started)
     return result
 
 

@@ -17,7 +17,7 @@ import pytest
 from cdc_bridge.testing import endpoint
 from tests.conftest import session_up_url
 
-ITERATOR_TTL_S = 3
+ITERATOR_TTL_S = 8  # long enough for two AWS CLI starts on a loaded machine (the study guide test)
 MIN_RETENTION_HOURS = 1
 SHARD_LIMIT = 2000
 SERVER_ARGS = ("--kinesis-iterator-ttl-seconds", str(ITERATOR_TTL_S),

@@ -140,7 +140,7 @@ def test_time_to_live_deletions_are_counted(url, ddb):
     assert ddb.scan(TableName=name)["Count"] == 1
 
 
-def test_stream_get_records_count_the_records_returned(url, ddb):
+def test_stream_get_records_count_the_records_returned_and_their_latency(url, ddb):
     name = new_table(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
     for key in "abc":
         ddb.put_item(TableName=name, Item={"pk": {"S": key}})
@@ -161,6 +161,8 @@ def test_stream_get_records_count_the_records_returned(url, ddb):
     assert {("stream_label", label), ("operation", "GetRecords"), ("table_name", name)} <= {
         label_pair for (n, labels) in scrape(url) if n == "aws_dynamodb_returned_records_count_total"
         for label_pair in labels}
+    calls = sample(url, "aws_dynamodb_successful_request_latency_seconds_count", table_name=name, operation="GetRecords")
+    assert calls is not None and calls >= 3  # one per GetRecords above (a shard each pass)
 
 
 def test_kinesis_puts_and_reads_are_counted_per_stream(url):
