@@ -53,6 +53,8 @@ def test_one_instance_delivers_a_mapping_and_the_other_takes_over_when_it_stops(
     kinesis["a"].create_stream(StreamName=stream, ShardCount=2)
     kinesis["a"].get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     arn = kinesis["a"].describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    # the other instance learns the stream from the Kinesis catalog topic, a moment later
+    kinesis["b"].get_waiter("stream_exists").wait(StreamName=stream, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     lam = clients(two_instances["a"].url, "lambda")
     uuid = lam.create_event_source_mapping(FunctionName=function, EventSourceArn=arn,
                                            StartingPosition="TRIM_HORIZON")["UUID"]
