@@ -51,6 +51,7 @@ def trimmed(call) -> bool:
     return False
 
 
+@pytest.mark.flaky(reruns=1)  # a schedule of seconds: a loaded machine can overtake it (TrimmedDataAccess once in CI)
 def test_dynamodb_stream_records_leave_trim_horizon_on_schedule_and_kafka_deletes_them(broker, short_retention):
     url, table = short_retention.url, unique_name("short")
     create_streamed_table(url, table)
