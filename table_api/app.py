@@ -83,7 +83,6 @@ class TableApi:
             kinesis_stream_gone=lambda topic: stream_gone(list(self.kinesis.values.values()), topic),
             on_kinesis_delivered=self.count_kinesis_record,
         )
-        ctx.events_committed = self.publisher.notify
         try:  # before we say ready, so that DescribeTable and the connector know the renewed streams
             self.publisher.check_topics()
             self.publisher.publish_stream_definitions()

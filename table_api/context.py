@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -58,8 +57,6 @@ class Context:
     # Table lookups happen on every item request; descriptions change only through this
     # process's table operations, which call forget().
     _tables: dict[str, Table] = field(default_factory=dict)
-    # Called after a transaction that appended outbox rows has committed: wakes the publisher.
-    events_committed: Callable[[], None] = lambda: None
     # --enforce-capacity: the token buckets every data operation charges (None: nothing is throttled).
     throttle: Throttle | None = None
     # CloudWatch's AWS/DynamoDB series (table_api/metrics.py records into them)

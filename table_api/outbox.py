@@ -13,6 +13,12 @@ Rows of kind "kinesis" are the records of a table's Kinesis streaming destinatio
 (kinesis_destinations.py): the same exactly-once, but their partitions have other writers, so the
 read-back looks for the last record of this outbox (`cdc-bridge-outbox` header), not the last record.
 
+Rows reach the publisher without being read back: the storage hands each transaction's rows to
+`committed` right after its commit, in commit order. While a session runs and has nothing queued,
+the committing thread produces them at once (the broker's acknowledgement is on its way before the
+client has its answer); otherwise they queue for the publisher's thread. SQLite stays the truth:
+a new session, a gap or an overflow of the queue reads the outbox back from where it is.
+
 Rows of kind "stream" create the stream's topic and publish its metadata to the catalog topic
 (key: the stream ARN; compacted, so repeats are harmless). A stream whose topic has vanished
 (an in-memory broker restarted) is renewed through `on_lost_topics` before anything is shipped:
@@ -24,7 +30,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -45,6 +53,17 @@ REMOVE_BATCH = 500
 REMOVE_EVERY_S = 0.05
 BACKLOG_LOG_EVERY_S = 10.0
 BACKLOG_WARN_AGE_S = 3.0
+HANDED_MAX = 50_000  # rows queued in memory for the thread; beyond it they are read back from SQLite
+
+
+@dataclass
+class Session:
+    """One publishing session: its producer, what it read back, and the last row it shipped."""
+
+    producer: object
+    shipped: dict[tuple[str, int], int] = field(default_factory=dict)  # last seq on Kafka per partition
+    schema_ids: dict[str, tuple[int, int]] = field(default_factory=dict)  # (key, value) per topic
+    cursor: int = 0  # every row up to this seq is produced (or was shipped before)
 
 
 class Publisher:
@@ -74,6 +93,12 @@ class Publisher:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="outbox-publisher", daemon=True)
         self.lock = threading.Lock()
+        self.ship_lock = threading.Lock()  # one shipper at a time: the thread, or a committing writer
+        self.session: Session | None = None  # the running session, once it may take rows
+        self.handed: deque[OutboxRow] = deque()  # committed rows for the thread, in seq order
+        self.handed_lock = threading.Lock()
+        self.read_back = True  # the outbox may hold rows `handed` does not: read them from SQLite
+        storage.on_outbox_committed = self.committed
         self.delivered: list[int] = []
         self.failure: str | None = None
         self.published_total = 0
@@ -123,41 +148,98 @@ class Publisher:
         self.registry_started = True
         # linger.ms=0: a lone change is on Kafka ~0.8 ms sooner (docs/design.md, visibility budget).
         producer = self.kafka.producer(**{"linger.ms": 0, "max.in.flight.requests.per.connection": 1})
-        shipped: dict[tuple[str, int], int] = {}  # last seq on Kafka per partition (read back)
-        schema_ids: dict[str, tuple[int, int]] = {}
-        cursor = 0
+        session = Session(producer)
+        with self.ship_lock, self.handed_lock:
+            self.handed.clear()  # all committed so far is read back from the outbox
+            self.read_back = True
+            self.session = session
         self.connected = True
         try:
             while not self.stopping.is_set():
                 if self.failure:
                     raise RuntimeError(self.failure)
-                rows = self.outbox.pending(cursor, BATCH)
-                if not rows:
-                    self._settle(producer, wait_s=0.2)
-                    continue
-                for row in rows:
-                    if row.kind == "stream":
-                        self._ship_stream(producer, row)
-                    elif row.kind == "kinesis":
-                        self._ship_kinesis(producer, row, shipped)
-                    else:
-                        self._ship_event(producer, row, shipped, schema_ids)
-                    cursor = row.seq
-                    while len(producer) > MAX_IN_FLIGHT and not self.failure:
-                        producer.poll(0.05)
-                        self._report_backlog()
-                self._settle(producer, wait_s=0)
+                with self.ship_lock:
+                    rows = self._next_rows(session)
+                    for row in rows:
+                        self._ship(session, row)
+                        while len(producer) > MAX_IN_FLIGHT and not self.failure:
+                            producer.poll(0.05)
+                            self._report_backlog()
+                self._settle(producer, wait_s=0 if rows else 0.2)
         finally:
+            with self.ship_lock:
+                self.session = None
             self.connected = False
             producer.flush(5)  # what is still queued is re-checked by the next session
             self._remove_delivered(force=True)
+
+    def committed(self, rows: list[OutboxRow]) -> None:
+        """A transaction's outbox rows, just committed (in the writer's thread, under the storage's
+        lock: calls come in seq order). Produced here when the session can take them in order
+        now; the rest queue for the thread. Never raises: the write is committed already."""
+        shipped = 0
+        if self.ship_lock.acquire(blocking=False):
+            try:
+                session = self.session
+                if session is not None and not self.read_back and not self.handed and rows[0].seq == session.cursor + 1:
+                    for row in rows:
+                        if self.failure or len(session.producer) > MAX_IN_FLIGHT or not self._can_ship_now(session, row):
+                            break
+                        self._ship(session, row)
+                        shipped += 1
+            except Exception:  # the thread ships what is left
+                log.exception("shipping a committed row failed; the publisher's thread retries it")
+            finally:
+                self.ship_lock.release()
+        if shipped < len(rows):
+            with self.handed_lock:
+                self.handed.extend(rows[shipped:])
+                if len(self.handed) > HANDED_MAX:  # Kafka away for long: keep memory bounded
+                    self.handed.clear()
+                    self.read_back = True
+        self.notify()  # the thread serves the delivery reports
+
+    def _can_ship_now(self, session: Session, row: OutboxRow) -> bool:
+        """Whether shipping `row` needs no broker call: its partition was read back and its schemas
+        are registered (a stream's row creates a topic: always the thread's)."""
+        if row.kind == "stream" or (row.topic, row.partition) not in session.shipped:
+            return False
+        return row.kind == "kinesis" or row.topic in session.schema_ids
+
+    def _next_rows(self, session: Session) -> list[OutboxRow]:
+        """The rows after the session's cursor: from the queue when it continues the cursor, else
+        read back from the outbox (a new session, a gap, an overflow)."""
+        with self.handed_lock:
+            handed = self.handed
+            while handed and handed[0].seq <= session.cursor:
+                handed.popleft()
+            if not self.read_back and handed and handed[0].seq == session.cursor + 1:
+                rows = []
+                while handed and len(rows) < BATCH and handed[0].seq == session.cursor + len(rows) + 1:
+                    rows.append(handed.popleft())
+                return rows
+            if not (self.read_back or handed):
+                return []
+            rows = self.outbox.pending(session.cursor, BATCH)
+            self.read_back = len(rows) == BATCH  # caught up: what comes next is handed
+            return rows
+
+    def _ship(self, session: Session, row: OutboxRow) -> None:
+        if row.kind == "stream":
+            self._ship_stream(session.producer, row)
+        elif row.kind == "kinesis":
+            self._ship_kinesis(session.producer, row, session.shipped)
+        else:
+            self._ship_event(session.producer, row, session.shipped, session.schema_ids)
+        session.cursor = row.seq
 
     def _settle(self, producer, wait_s: float) -> None:
         producer.poll(0)
         self._remove_delivered()
         self._report_backlog()
         if wait_s and len(producer) == 0:
-            self.wake.wait(wait_s)
+            if not self.wake.wait(wait_s):
+                self.read_back = True  # idle: a look at the outbox now and then costs nothing
             self.wake.clear()
         elif wait_s:
             producer.poll(0.005)

@@ -96,20 +96,17 @@ def write_items(
     (one `apply` that raises leaves every item as it was). `before_commit` sees what was
     written before the commit and may still refuse it all by raising (a throttled write).
     A write may carry a 4th member, `Sized`: the item its apply returns, already sized."""
-    with ctx.storage.transaction() as tx:
-        results, streamed = write_all(ctx, tx, writes, user_identity)
+    with ctx.storage.transaction() as tx:  # its commit hands the events to the publisher
+        results = write_all(ctx, tx, writes, user_identity)
         if before_commit is not None:
             before_commit(results)
-    if streamed:
-        ctx.events_committed()
     return results
 
 
 def write_all(ctx: Context, tx: Transaction, writes: list,
-              user_identity: dict | None = None, transaction_id: str | None = None) -> tuple[list[Written], bool]:
+              user_identity: dict | None = None, transaction_id: str | None = None) -> list[Written]:
     """The writes, in `tx` opened by the caller (a TransactWriteItems also keeps its client token
-    in it): (what each wrote, whether change events were appended; the caller wakes the publisher
-    after its commit). The events are appended once every item is written, in the writes' order;
+    in it): what each wrote. The events are appended once every item is written, in the writes' order;
     with a `transaction_id` each carries the transaction's Kafka headers (TRANSACTION_HEADERS),
     whose item count is only known then."""
     results, events = [], []
@@ -124,7 +121,7 @@ def write_all(ctx: Context, tx: Transaction, writes: list,
         if stream is not None:
             append_event(ctx, tx, table, stream, change, user_identity, written, pk, headers)
         append_kinesis_records(ctx, tx, table, change, user_identity, written.new_size)
-    return results, bool(events)
+    return results
 
 
 def transaction_headers(transaction_id: str, events: int) -> dict[str, str]:

@@ -81,7 +81,6 @@ def create_table(ctx: Context, req: dict) -> dict:
     with ctx.storage.transaction() as tx:
         tx.create_table(name, {**description, "Tags": tags})
         append_stream_rows(tx, changed_streams)
-    announce(ctx, changed_streams)
     # DynamoDB answers CREATING and reports ACTIVE once the table is usable; ours is usable now.
     return {"TableDescription": {**describe(ctx, description, 0, 0, None, index_status="CREATING"),
                                  "TableStatus": "CREATING"}}
@@ -118,7 +117,6 @@ def delete_table(ctx: Context, req: dict) -> dict:
         tx.delete_table(table.record)
         append_stream_rows(tx, changed_streams)
     ctx.forget(table.name)
-    announce(ctx, changed_streams)
     return {"TableDescription": shown}
 
 
@@ -173,7 +171,6 @@ def save_update(ctx: Context, table: Table, description: dict, changed_streams: 
         for name in index_changes.deleted:
             tx.delete_index(table.id, name)
     ctx.forget(table.name)
-    announce(ctx, changed_streams)
     for name in index_changes.created:
         start_backfill(ctx, table.id, table.name, name)
 
@@ -258,11 +255,6 @@ def append_stream_rows(tx, streams: list[dict]) -> None:
         tx.append_outbox("stream", stream["Topic"], 0, catalog_payload(published(stream)), int(time.time() * 1000))
 
 
-def announce(ctx: Context, streams: list[dict]) -> None:
-    if streams:
-        ctx.events_committed()
-
-
 TAG_PATTERN = r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"  # DynamoDB's, in Java's syntax (Python's re has no \p{...})
 TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
@@ -336,7 +328,6 @@ def renew_lost_streams(ctx: Context, topics: set[str]) -> None:
     if republished:
         log.warning("streams published again after Kafka lost their topics or the catalog",
                     extra={"streams": {s["StreamArn"]: s.get("Epoch", 0) for s in republished}})
-    announce(ctx, republished)
 
 
 def active_topics(ctx: Context) -> set[str]:

@@ -90,7 +90,7 @@ def transact_write_items(ctx: Context, req: dict) -> dict:
     with ctx.storage.transaction() as tx:
         if token is not None and (previous := tx.client_token(token, now_ms - TOKEN_WINDOW_MS)):
             return replayed(req, *previous)
-        results, streamed = write_all(ctx, tx, writes, transaction_id=str(uuid.uuid4()))
+        results = write_all(ctx, tx, writes, transaction_id=str(uuid.uuid4()))
         if not any(reasons):
             charge_transaction(ctx, [(a.table, "write", 2 * written_units(w), doubled(index_write_units(w)))
                                      for a, w in zip(actions, results)], actions, reasons)
@@ -99,8 +99,6 @@ def transact_write_items(ctx: Context, req: dict) -> dict:
         response = write_response(req, actions, results)
         if token is not None:
             tx.save_client_token(token, fingerprint(req), orjson.dumps(response), now_ms, now_ms - TOKEN_WINDOW_MS)
-    if streamed:
-        ctx.events_committed()
     return response
 
 

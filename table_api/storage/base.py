@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -77,7 +78,6 @@ class Transaction(Protocol):
     def client_token(self, token: str, since_ms: int) -> tuple[bytes, bytes] | None: ...
     def save_client_token(self, token: str, fingerprint: bytes, response: bytes, created_ms: int,
                           forget_before_ms: int) -> None: ...
-    def retarget_outbox(self, old_topic: str, new_topic: str) -> None: ...  # pending events move to another topic
 
     def create_table(self, name: str, description: dict[str, Any]) -> TableRecord: ...
     def update_table(self, record: TableRecord) -> None: ...
@@ -93,6 +93,9 @@ class Outbox(Protocol):
 
 
 class Storage(Protocol):
+    # Called with each transaction's outbox rows after its commit, in commit order (the publisher).
+    on_outbox_committed: Callable[[list[OutboxRow]], None] | None
+
     def transaction(self) -> AbstractContextManager[Transaction]: ...
     def snapshot(self) -> AbstractContextManager[Transaction]: ...  # read-only, one consistent state
     def get_item(self, table_id: int, pk: bytes, sk: bytes) -> dict | None: ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,7 @@ def connect(path: str | Path, synchronous: str) -> sqlite3.Connection:
 class SqliteTransaction:
     def __init__(self, db: sqlite3.Connection):
         self.db = db
+        self.appended: list[OutboxRow] = []  # this transaction's outbox rows, handed on at its commit
 
     def get_item(self, table_id: int, pk: bytes, sk: bytes) -> dict | None:
         row = self.db.execute("SELECT item FROM items WHERE tbl=? AND pk=? AND sk=?", (table_id, pk, sk)).fetchone()
@@ -170,10 +171,11 @@ class SqliteTransaction:
 
     def append_outbox(self, kind: str, topic: str, partition: int, payload: bytes, created_ms: int,
                       headers: dict[str, str] | None = None) -> None:
-        self.db.execute(
+        cursor = self.db.execute(
             "INSERT INTO outbox (kind, topic, partition, payload, created_ms, headers) VALUES (?, ?, ?, ?, ?, ?)",
             (kind, topic, partition, payload, created_ms, orjson.dumps(headers) if headers else None),
         )
+        self.appended.append(OutboxRow(cursor.lastrowid, kind, topic, partition, payload, created_ms, headers))
 
     def client_token(self, token: str, since_ms: int) -> tuple[bytes, bytes] | None:
         """(fingerprint, response) of a token used at or after `since_ms`, else None."""
@@ -186,9 +188,6 @@ class SqliteTransaction:
         self.db.execute("DELETE FROM client_tokens WHERE created_ms < ?", (forget_before_ms,))
         self.db.execute("INSERT OR REPLACE INTO client_tokens (token, fingerprint, response, created_ms) "
                         "VALUES (?, ?, ?, ?)", (token, fingerprint, response, created_ms))
-
-    def retarget_outbox(self, old_topic: str, new_topic: str) -> None:
-        self.db.execute("UPDATE outbox SET topic=? WHERE topic=? AND kind='event'", (new_topic, old_topic))
 
     def create_table(self, name: str, description: dict[str, Any]) -> TableRecord:
         cur = self.db.execute("INSERT INTO tables (name, description) VALUES (?, ?)", (name, orjson.dumps(description)))
@@ -242,17 +241,23 @@ class SqliteStorage:
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()
         self._tx = SqliteTransaction(self.db)
+        # Given the outbox rows of each transaction right after its commit, still under the
+        # lock, so in commit (= sequence) order: the publisher ships them without reading them back.
+        self.on_outbox_committed: Callable[[list[OutboxRow]], None] | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
+            self._tx.appended = []
             try:
                 yield self._tx
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+            if self._tx.appended and self.on_outbox_committed is not None:
+                self.on_outbox_committed(self._tx.appended)
 
     @contextmanager
     def snapshot(self) -> Iterator[SqliteTransaction]:
