@@ -3,8 +3,6 @@ token) opens one, which ends by the credentials' expiration at the latest; anyth
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from aws_json.credentials import parse
@@ -12,27 +10,13 @@ from aws_json.errors import ExpiredTokenException, UnrecognizedClientException
 from aws_json.sessions import COOKIE, SESSION_SECONDS, Sessions, cookie_token
 from aws_json.sign_in_limits import SignInLocked
 
-NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC).timestamp()
-IN_AN_HOUR = "2026-12-07T13:00:00Z"
+IN_AN_HOUR = "2026-12-07T13:00:00Z"  # the unit tests' clock stands at 12:00 UTC (conftest.py)
 FILE = {"users": [{"name": "alice", "access_key_id": "AKIDALICE", "secret_access_key": "s3cret",
                    "temporary_credentials": [
                        {"access_key_id": "ASIAALICE", "secret_access_key": "t", "session_token": "tok",
                         "expiration": IN_AN_HOUR},
                        {"access_key_id": "ASIAOLD", "secret_access_key": "old", "session_token": "old-tok",
                         "expiration": "2026-12-07T11:59:59Z"}]}]}
-
-
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture

@@ -10,18 +10,6 @@ from aws_json.sign_in_limits import MAX_LOCKOUT_SECONDS, QUIET_SECONDS, SignInLi
 KEY, ADDRESS = "key:AKIDALICE", "address:10.0.0.1"
 
 
-class Clock:
-    now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
 @pytest.fixture
 def limits(clock):
     return SignInLimits(clock=clock)
