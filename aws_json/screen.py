@@ -40,27 +40,6 @@ class Screen:
             return
         await self.app(scope, replay(body, receive), send)
 
-    def answers_now(self, scope) -> bool:
-        """Whether the HTTP protocol may answer this request itself once its body is in, without an
-        ASGI task (http_protocol.py): an AWS JSON call (`POST /` with an X-Amz-Target) of a known
-        length within the limit, that the guard admits and the app answers with a plain function.
-        Anything else, refusals included, takes the ASGI path through `__call__`."""
-        target = length = None
-        for name, value in scope["headers"]:
-            if name == b"x-amz-target" and target is None:  # the first, as the app reads it
-                target = value
-            elif name == b"content-length":
-                length = value
-        if target is None or length is None or not length.isdigit() or int(length) > self.body_limit("/"):
-            return False
-        if self.guard_browsers and browser_guard.refusal(dict(scope["headers"]), scope["server"][1]):
-            return False
-        return self.app.answers_now(target.decode("latin-1"))
-
-    def answer_now(self, scope, body: bytes):
-        """The answer to a request `answers_now` admitted: (status, content type, body, more headers)."""
-        return self.app.reply_now(_target(scope), body, scope)
-
     def body_limit(self, path: str) -> int:
         """A part may take larger bodies on its own paths (`body_limits`: path prefix -> bytes), e.g.
         Lambda's CreateFunction with a 50 MB zip, base64, in its JSON; gathered once, not per request."""
@@ -87,7 +66,3 @@ class Screen:
         namespace = service.errors.ValidationException.namespace
         return service.content_type, orjson.dumps({"__type": f"{namespace}#{error}" if namespace else error,
                                                    "message": message})
-
-
-def _target(scope) -> str:
-    return next(value for name, value in scope["headers"] if name == b"x-amz-target").decode("latin-1")

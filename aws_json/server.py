@@ -149,59 +149,54 @@ class AwsJsonApp:
         return status, content_type, payload
 
     async def reply(self, target: str, body: bytes, scope: dict | None = None, wire: str = "json",
-                    decoded: dict | None = None) -> Answer:
+                    decoded: dict | None = None) -> tuple[int, str, bytes, wires.Headers]:
         """One call in any wire format: (HTTP status, content type, body, more headers). `decoded`:
         the request another wire format has decoded (then `body` is only what was signed)."""
-        answer = self.handle(target, body, scope, wire, decoded)
-        return await answer.settle() if isinstance(answer, Pending) else answer
-
-    def reply_now(self, target: str, body: bytes, scope: dict) -> Answer:
-        """`reply` for a call `answers_now` admitted: its handler is a plain function, so the answer
-        is complete when it returns (the HTTP protocol writes it without starting a task)."""
-        answer = self.handle(target, body, scope, "json", None)
-        if isinstance(answer, Pending):  # a plain function that returned an awaitable: a bug
-            answer.awaitable.close()
-            return answer.failed(RuntimeError(f"{target}: a plain handler returned an awaitable"))
-        return answer
-
-    def answers_now(self, target: str) -> bool:
-        """Whether a JSON call to `target` is answered by a plain function (the table service's
-        operations are), or by an error known without awaiting anything."""
-        prefix, _, operation = target.partition(".")
-        route = self.routes.get(prefix)
-        return route is None or not inspect.iscoroutinefunction(route[0].handlers.get(operation))
-
-    def handle(self, target: str, body: bytes, scope: dict | None, wire: str,
-               decoded: dict | None) -> Answer | Pending:
-        """A call up to its handler's result: the answer, or what is still to be awaited."""
         prefix, _, operation = target.partition(".")
         route = self.routes.get(prefix)
         if route is None:
             return (*_error(errors.UnknownOperationException(), "application/x-amz-json-1.0"), [])
         service, state = route
-        call = Pending(service, state, operation, wire)
+        started, req = perf_counter(), None
         try:
             if state.state != "ready":
                 raise service.errors.ServiceUnavailable()
             principal = self.gate.authenticate(signed_request(scope, body), service) if self.gate.enabled else None
             if decoded is None:
-                handler, call.req = service.request(operation, body)
+                handler, req = service.request(operation, body)
             else:
-                handler, call.req = service.validated(operation, decoded)
+                handler, req = service.validated(operation, decoded)
             self.calls[target] += 1
             if principal is not None or operation in TAGGING:
                 client = (scope or {}).get("client") or (None,)
-                self.gate.authorize(principal, service, state.part.context, operation, call.req, client[0],
+                self.gate.authorize(principal, service, state.part.context, operation, req, client[0],
                                     (scope or {}).get("scheme") == "https")
-            result = handler(state.part.context, call.req)
-        except Exception as exc:  # noqa: BLE001 -- every failure is answered (a bug: InternalServerError)
-            return call.failed(exc)
-        if inspect.isawaitable(result):
-            call.awaitable = result
-            return call
-        return call.answered(result)
+            result = handler(state.part.context, req)
+            if inspect.isawaitable(result):
+                result = await result
+        except errors.AuthFailure as exc:
+            if service.content_type.endswith("1.1"):  # JSON 1.1 (Kinesis) names errors bare
+                exc.namespace = ""
+            _observe(service, state, operation, req, None, exc, started)
+            return _failure(service, wire, exc)
+        except errors.AWSError as exc:
+            _observe(service, state, operation, req, None, exc, started)
+            return _failure(service, wire, exc)
+        except Exception:
+            log.exception("internal error", extra={"target": target})
+            exc = service.errors.InternalServerError()
+            _observe(service, state, operation, req, None, exc, started)
+            return _failure(service, wire, exc)
+        _observe(service, state, operation, req, result, None, started)
+        if wire == "cbor":
+            output = service.model["operations"][operation].get("output")
+            return 200, wires.CBOR_TYPE, wires.cbor_answer(service.model["shapes"], output and output["shape"],
+                                                           result), [(b"smithy-protocol", b"rpc-v2-cbor")]
+        if wire == "query":
+            return 200, wires.XML_TYPE, wires.query_answer(service.model, operation, result), []
+        return 200, service.content_type, orjson.dumps(result), []
 
-    async def reply_other(self, wire: str, body: bytes, scope: dict) -> Answer:
+    async def reply_other(self, wire: str, body: bytes, scope: dict) -> tuple[int, str, bytes, wires.Headers]:
         """A call in smithy-rpc-v2-cbor or the query protocol (aws_json/wires.py): decoded to the
         request JSON would carry, then answered by `reply`."""
         if wire == "cbor":
@@ -228,47 +223,6 @@ class AwsJsonApp:
         return {s.model["metadata"]["apiVersion"]: s for s, _ in self.routes.values() if "query" in s.protocols}
 
 
-Answer = tuple[int, str, bytes, wires.Headers]  # HTTP status, content type, body, more headers
-
-
-class Pending:
-    """A call whose handler has been called: its answer, once its result (or error) is known."""
-
-    def __init__(self, service: Service, state: PartState, operation: str, wire: str):
-        self.service, self.state, self.operation, self.wire = service, state, operation, wire
-        self.req: dict | None = None
-        self.awaitable: Any = None
-        self.started = perf_counter()
-
-    async def settle(self) -> Answer:
-        try:
-            result = await self.awaitable
-        except Exception as exc:  # noqa: BLE001 -- as in AwsJsonApp.handle
-            return self.failed(exc)
-        return self.answered(result)
-
-    def failed(self, exc: Exception) -> Answer:
-        service = self.service
-        if isinstance(exc, errors.AuthFailure) and service.content_type.endswith("1.1"):
-            exc.namespace = ""  # JSON 1.1 (Kinesis) names errors bare
-        if not isinstance(exc, errors.AWSError):
-            log.error("internal error", exc_info=exc, extra={"target": f"{service.prefix}.{self.operation}"})
-            exc = service.errors.InternalServerError()
-        _observe(service, self.state, self.operation, self.req, None, exc, self.started)
-        return _failure(service, self.wire, exc)
-
-    def answered(self, result: dict) -> Answer:
-        service, operation = self.service, self.operation
-        _observe(service, self.state, operation, self.req, result, None, self.started)
-        if self.wire == "cbor":
-            output = service.model["operations"][operation].get("output")
-            return 200, wires.CBOR_TYPE, wires.cbor_answer(service.model["shapes"], output and output["shape"],
-                                                           result), [(b"smithy-protocol", b"rpc-v2-cbor")]
-        if self.wire == "query":
-            return 200, wires.XML_TYPE, wires.query_answer(service.model, operation, result), []
-        return 200, service.content_type, orjson.dumps(result), []
-
-
 def _wire(scope) -> tuple[str | None, str]:
     """Which wire format a POST speaks, and its X-Amz-Target: json (the target, or none: an unknown
     operation), cbor, query (a form to / without a target); None: not an AWS call."""
@@ -293,7 +247,7 @@ def _observe(service: Service, state: PartState, operation: str, req: dict | Non
             log.exception("metrics of a call failed", extra={"operation": operation})
 
 
-def _failure(service: Service, wire: str, exc: errors.AWSError) -> Answer:
+def _failure(service: Service, wire: str, exc: errors.AWSError) -> tuple[int, str, bytes, wires.Headers]:
     if wire == "query":
         return exc.status, wires.XML_TYPE, wires.query_error(service.model, exc), []
     headers = wires.query_error_header(exc) if "awsQueryCompatible" in service.model["metadata"] else []
