@@ -282,3 +282,102 @@ def test_kinesis_put_records_over_500_entries_is_refused(server):
     records = [{"Data": b"x", "PartitionKey": "k"} for _ in range(501)]
     with pytest.raises(ClientError, match="length less than or equal to 500"):
         kinesis.put_records(StreamName="s", Records=records)
+
+
+# -- HTTP/1.1 details every SDK relies on: pipelining, Expect: 100-continue, HTTP/1.0, chunked bodies --
+
+def aws_request(target: str, body: dict, *extra: bytes, version: bytes = b"1.1") -> bytes:
+    data = orjson.dumps(body)
+    head = [b"POST / HTTP/" + version, b"Host: localhost", b"X-Amz-Target: " + target.encode(),
+            b"Content-Type: application/x-amz-json-1.0", b"Content-Length: %d" % len(data), *extra]
+    return b"\r\n".join(head) + b"\r\n\r\n" + data
+
+
+def read_answers(stream, count: int) -> list[tuple[int, dict[bytes, bytes], bytes]]:
+    """`count` HTTP responses from a socket's file: (status, headers, body); 1xx answers skipped."""
+    answers = []
+    while len(answers) < count:
+        status = int(stream.readline().split()[1])
+        headers = {}
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        if status >= 200:
+            answers.append((status, headers, stream.read(int(headers.get(b"content-length", b"0")))))
+    return answers
+
+
+DESCRIBE_STREAM = "DynamoDBStreams_20120810.DescribeStream"  # an awaited operation
+
+
+@pytest.fixture(scope="module")
+def http_table(server):
+    table = "http-answers"
+    response = post(server.url, orjson.dumps({
+        "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}}),
+        target="DynamoDB_20120810.CreateTable")
+    assert response.status_code == 200, response.text
+    arn = response.json()["TableDescription"]["LatestStreamArn"]
+    deadline = time.monotonic() + 30
+    while post(server.url, orjson.dumps({"StreamArn": arn}), target=DESCRIBE_STREAM).status_code != 200:
+        assert time.monotonic() < deadline, "the stream never became known"
+        time.sleep(0.1)
+    return table, arn
+
+
+def test_pipelined_calls_are_answered_in_order_around_one_that_waits(server, http_table):
+    """A write, a DynamoDB Streams call (an awaited operation) and two item calls sent at once:
+    the answers come in the order of the requests, each the right one."""
+    table, arn = http_table
+    item = {"pk": {"S": "pipelined"}, "n": {"N": "1"}}
+    burst = b"".join([
+        aws_request("DynamoDB_20120810.PutItem", {"TableName": table, "Item": item}),
+        aws_request(DESCRIBE_STREAM, {"StreamArn": arn}),
+        aws_request("DynamoDB_20120810.GetItem", {"TableName": table, "Key": {"pk": {"S": "pipelined"}}}),
+        aws_request("DynamoDB_20120810.GetItem", {"TableName": "no-such-table", "Key": {"pk": {"S": "x"}}}),
+    ])
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(burst)
+        answers = read_answers(sock.makefile("rb"), 4)
+    assert [status for status, _, _ in answers] == [200, 200, 200, 400]
+    assert orjson.loads(answers[0][2]) == {}
+    assert orjson.loads(answers[1][2])["StreamDescription"]["StreamArn"] == arn
+    assert orjson.loads(answers[2][2]) == {"Item": item}
+    assert orjson.loads(answers[3][2])["__type"].endswith("ResourceNotFoundException")
+
+
+def test_answers_carry_their_type_length_and_date_on_a_kept_connection(server, http_table):
+    table, _ = http_table
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        stream = sock.makefile("rb")
+        for n in range(3):
+            sock.sendall(aws_request("DynamoDB_20120810.PutItem",
+                                     {"TableName": table, "Item": {"pk": {"S": f"kept-{n}"}}}))
+            [(status, headers, body)] = read_answers(stream, 1)
+            assert status == 200 and body == b"{}"
+            assert headers[b"content-type"] == b"application/x-amz-json-1.0"
+            assert headers[b"content-length"] == b"2" and b"date" in headers and b"connection" not in headers
+
+
+def test_expect_continue_http_1_0_and_chunked_calls_are_answered_too(server, http_table):
+    table, _ = http_table
+    put = {"TableName": table, "Item": {"pk": {"S": "continued"}}}
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        head, _, body = aws_request("DynamoDB_20120810.PutItem", put, b"Expect: 100-continue").partition(b"\r\n\r\n")
+        sock.sendall(head + b"\r\n\r\n")
+        stream = sock.makefile("rb")
+        assert stream.readline().startswith(b"HTTP/1.1 100 ")
+        stream.readline()
+        sock.sendall(body)
+        assert read_answers(stream, 1)[0][0] == 200
+    answer = raw_exchange(server.port, aws_request("DynamoDB_20120810.GetItem", {
+        "TableName": table, "Key": {"pk": {"S": "continued"}}}, version=b"1.0"))
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"continued"' in answer  # and the server closed it
+    data = orjson.dumps({"TableName": table, "Item": {"pk": {"S": "chunked"}}})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(data) + data + b"\r\n0\r\n\r\n")
+        assert read_answers(sock.makefile("rb"), 1)[0][0] == 200
