@@ -45,6 +45,8 @@ class EventSources:
         self.reported: dict[str, int] = {}  # UUID -> the revision whose settled state was reported
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
+        self.checkpoints: Checkpoints | None = None  # None until started (a stop may come first)
+        self.leases: Leases | None = None
 
     def start(self, env: dict[str, Any]) -> None:
         self.lambda_ctx = env["lambda"]
@@ -71,8 +73,9 @@ class EventSources:
                 poller.join(5)
         if self.thread is not None:
             self.thread.join(5)
-        self.leases.stop()  # after the pollers: another instance may deliver from now on
-        self.checkpoints.stop()
+        for view in (self.leases, self.checkpoints):  # leases after the pollers: another instance
+            if view is not None:                         # may deliver from now on
+                view.stop()
 
     def health(self) -> dict[str, Any]:
         return {"mappings": len(self.holders), "pollers": sum(len(p) for p in self.pollers.values()),

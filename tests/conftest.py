@@ -83,21 +83,43 @@ class ServerProcess:
     """A `cdc-bridge` subcommand running as a child process, on its own port and data dir."""
 
     def __init__(self, command: str, data_dir: Path, *extra: str, env: dict | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = command
+        self.scheme = "http"  # "https" for a server started with --tls-cert
         self.data_dir = data_dir
-        self.argv = [sys.executable, "-m", "cdc_bridge.cli", command, "--port", str(self.port),
+        self.argv = [sys.executable, "-m", "cdc_bridge.cli", command, "--port", "0",
                      *(["--data-dir", str(data_dir)] if command in ("up", "table-api", "connector") else []), *extra]
         self.env = {**os.environ, **(env or {})}
-        self.log_path = data_dir / f"{command}-{self.port}.log"
         self.process: subprocess.Popen | None = None
+        self.take_port(free_port())
 
-    def start(self, timeout_s: float = 60.0) -> "ServerProcess":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.process = spawn_child(self.argv, env=self.env, stdout=log, stderr=log)
-        wait_healthy(self.url, timeout_s, self.process, self.log_path)
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def take_port(self, port: int) -> None:
+        self.port = port
+        self.argv[self.argv.index("--port") + 1] = str(port)
+        self.log_path = self.data_dir / f"{self.command}-{port}.log"
+
+    def start(self, timeout_s: float = 60.0, wait=None) -> "ServerProcess":
+        """Start it and wait until it answers (`wait(timeout_s)`, by default /health over plain
+        HTTP). A port that another process took between `free_port` and the bind is replaced."""
+        for attempt in range(3):
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+                self.process = spawn_child(self.argv, env=self.env, stdout=log, stderr=log)
+            try:
+                (wait or self.wait_healthy)(timeout_s)
+                return self
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == 2:
+                    raise
+                stop_child(self.process)
+                self.take_port(free_port())
         return self
+
+    def wait_healthy(self, timeout_s: float) -> None:
+        wait_healthy(self.url, timeout_s, self.process, self.log_path)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -248,7 +248,7 @@ def test_the_session_cookie_is_secure_under_tls(broker, tmp_path_factory, tls_fi
     process = ServerProcess("up", tmp_path_factory.mktemp("console-tls"), "--kafka-bootstrap-servers",
                             broker.bootstrap_servers, "--credentials-file", str(credentials(tmp_path_factory)),
                             "--tls-cert", str(tls_files / "server.pem"), "--tls-key", str(tls_files / "server.key"))
-    process.url = process.url.replace("http://", "https://")
+    process.scheme = "https"
     _start_with_tls(process, tls_files / "ca.pem")
     try:
         response = sign_in(process.url, "admin", verify=ssl.create_default_context(cafile=tls_files / "ca.pem"))

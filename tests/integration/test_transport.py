@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from cdc_bridge.broker import spawn_child
 from tests.conftest import CREDENTIALS, REGION, ServerProcess
 
 CLI = [sys.executable, "-m", "cdc_bridge.cli"]
@@ -73,20 +72,22 @@ def dynamodb(url: str, **kwargs):
 def tls_server(tls_files, tmp_path_factory):
     server = ServerProcess("up", tmp_path_factory.mktemp("tls-up"), "--broker", "memory",
                            "--tls-cert", str(tls_files / "server.pem"), "--tls-key", str(tls_files / "server.key"))
-    server.url = server.url.replace("http://", "https://")
+    server.scheme = "https"
     _start_with_tls(server, tls_files / "ca.pem")
     yield server
     server.stop()
 
 
 def _start_with_tls(server: ServerProcess, ca) -> None:
-    """ServerProcess.start waits on plain HTTP; here /health is asked over TLS."""
-    server.data_dir.mkdir(parents=True, exist_ok=True)
-    with open(server.log_path, "ab") as log:
-        server.process = spawn_child(server.argv, env=server.env, stdout=log, stderr=log)
-    deadline = time.monotonic() + 60
+    """ServerProcess.start, with /health asked over TLS."""
+    server.start(wait=lambda timeout_s: _wait_healthy_over_tls(server, ca, timeout_s))
+
+
+def _wait_healthy_over_tls(server: ServerProcess, ca, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        assert server.process.poll() is None, server.log_path.read_text()
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log_path.read_text()}")
         try:
             trusting = ssl.create_default_context(cafile=ca)
             if httpx.get(f"{server.url}/health", verify=trusting, timeout=1).status_code == 200:
