@@ -177,7 +177,7 @@ class Publisher:
         """A transaction's outbox rows, just committed (in the writer's thread, under the storage's
         lock: calls come in seq order). Produced here when the session can take them in order
         now; the rest queue for the thread. Never raises: the write is committed already."""
-        shipped = 0
+        produced = 0
         if self.ship_lock.acquire(blocking=False):
             try:
                 session = self.session
@@ -186,14 +186,14 @@ class Publisher:
                         if self.failure or len(session.producer) > MAX_IN_FLIGHT or not self._can_ship_now(session, row):
                             break
                         self._ship(session, row)
-                        shipped += 1
+                        produced += 1
             except Exception:  # the thread ships what is left
                 log.exception("shipping a committed row failed; the publisher's thread retries it")
             finally:
                 self.ship_lock.release()
-        if shipped < len(rows):
+        if produced < len(rows):
             with self.handed_lock:
-                self.handed.extend(rows[shipped:])
+                self.handed.extend(rows[produced:])
                 if len(self.handed) > HANDED_MAX:  # Kafka away for long: keep memory bounded
                     self.handed.clear()
                     self.read_back = True
@@ -228,9 +228,9 @@ class Publisher:
         if row.kind == "stream":
             self._ship_stream(session.producer, row)
         elif row.kind == "kinesis":
-            self._ship_kinesis(session.producer, row, session.shipped)
+            self._ship_kinesis(session, row)
         else:
-            self._ship_event(session.producer, row, session.shipped, session.schema_ids)
+            self._ship_event(session, row)
         session.cursor = row.seq
 
     def _settle(self, producer, wait_s: float) -> None:
@@ -305,7 +305,8 @@ class Publisher:
             })
         self.kafka.ensure_topic(CATALOG_TOPIC, 1, {"cleanup.policy": "compact"})
 
-    def _ship_event(self, producer, row: OutboxRow, shipped: dict, schema_ids: dict) -> None:
+    def _ship_event(self, session: Session, row: OutboxRow) -> None:
+        shipped, schema_ids = session.shipped, session.schema_ids
         where = (row.topic, row.partition)
         if where not in shipped:
             shipped[where] = self._last_shipped(*where)
@@ -320,7 +321,7 @@ class Publisher:
             )
         key_id, value_id = schema_ids[row.topic]
         event = orjson.loads(row.payload)
-        producer.produce(
+        session.producer.produce(
             row.topic,
             partition=row.partition,
             key=codec.frame(key_id, codec.encode_key(event["dynamodb"]["Keys"])),
@@ -332,10 +333,11 @@ class Publisher:
             on_delivery=self._delivery(row.seq, self.on_delivered),
         )
 
-    def _ship_kinesis(self, producer, row: OutboxRow, shipped: dict) -> None:
+    def _ship_kinesis(self, session: Session, row: OutboxRow) -> None:
         """A record of a table's Kinesis streaming destination (table_api/kinesis_destinations.py):
         exactly once as the events are, but its partition is shared with other writers (PutRecord,
         other tables' services), so the read-back looks for the last record of this outbox."""
+        shipped = session.shipped
         where = (row.topic, row.partition)
         if where not in shipped:
             if not self._kinesis_topic_ready(row.topic):
@@ -348,9 +350,10 @@ class Publisher:
                 self.delivered.append(row.seq)
             return
         key, value = split_payload(row.payload)
-        producer.produce(row.topic, partition=row.partition, key=key, value=value, timestamp=row.created_ms,
-                         headers={SEQ_HEADER: seq_bytes(row.seq), ORIGIN_HEADER: self.origin.encode()},
-                         on_delivery=self._delivery(row.seq, self.on_kinesis_delivered))
+        session.producer.produce(
+            row.topic, partition=row.partition, key=key, value=value, timestamp=row.created_ms,
+            headers={SEQ_HEADER: seq_bytes(row.seq), ORIGIN_HEADER: self.origin.encode()},
+            on_delivery=self._delivery(row.seq, self.on_kinesis_delivered))
 
     def _kinesis_topic_ready(self, topic: str) -> bool:
         """Whether Kafka has a destination's Kinesis topic. A topic that is missing while its stream is
