@@ -81,9 +81,13 @@ class ShardIterator:
     offset: int
     issued_ms: int
     epoch: int = 0  # the stream's data epoch when it was issued: an older one points at lost data
+    # Issued by a GetRecords that found nothing: its holder is tailing the shard, so the next
+    # GetRecords may wait for a write (connector.operations.dynamodb_streams.end_of_shard_wait).
+    idle: bool = False
 
     def encode(self, secret: bytes) -> str:
-        body = _b64(orjson.dumps([self.stream, self.partition, self.offset, self.issued_ms, self.epoch]))
+        fields = [self.stream, self.partition, self.offset, self.issued_ms, self.epoch]
+        body = _b64(orjson.dumps(fields + [1] if self.idle else fields))
         return f"{body}.{_signature(secret, body)}"
 
     @classmethod
@@ -94,12 +98,12 @@ class ShardIterator:
         if not dot or not hmac.compare_digest(signature.encode(), _signature(secret, body).encode()):
             raise InvalidIdentifier("bad signature")
         try:
-            stream, partition, offset, issued_ms, *epoch = orjson.loads(_unb64(body))
+            stream, partition, offset, issued_ms, *rest = orjson.loads(_unb64(body))
         except (ValueError, TypeError, binascii.Error):
             raise InvalidIdentifier("bad body") from None
-        if len(epoch) > 1:
+        if len(rest) > 2 or rest[1:] not in ([], [1]):
             raise InvalidIdentifier("bad body")
-        return cls(stream, partition, offset, issued_ms, *epoch)
+        return cls(stream, partition, offset, issued_ms, *rest[:1], idle=bool(rest[1:]))
 
 
 def timestamp_ms(value: float | str) -> int:

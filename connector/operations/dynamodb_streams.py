@@ -32,7 +32,11 @@ SERVICE = Service("dynamodbstreams", "2012-08-10")  # DynamoDB's error namespace
 MAX_RECORDS = 1000
 MAX_RESPONSE_BYTES = 1024 * 1024
 NEW_STREAM_GRACE_MS = 3000
-END_OF_SHARD_WAIT_S = 0.01  # how long an empty GetRecords may wait for the next write (in `up`)
+# How long a GetRecords at the end of an open shard may wait for the shard's next write (in `up`):
+# briefly after a page of records (a drain's last, empty page stays cheap), longer after an empty
+# page, whose caller is tailing the shard: an idle poller then costs a call per 25 ms, not one per
+# round trip, and its client's CPU goes to the pollers that have records (docs/design.md).
+END_OF_SHARD_WAIT_S, IDLE_WAIT_S = 0.01, 0.025
 ENVELOPE_BYTES = 1024  # {"Records":[...],"NextShardIterator":"..."} around the records, with room
 # DynamoDB Streams' words for a shard id the stream does not have (what AWS answers, as quoted in
 # user reports, e.g. ironSource/node-dynamodb-stream#16, opensearch-project/data-prepper#4401), and
@@ -123,7 +127,8 @@ async def get_records(ctx: ConnectorContext, req: dict) -> dict:
         # At the end of an open shard: in `cdc-bridge up` the next write of this shard wakes us
         # (a change reaches its poller ~1 ms after Kafka acknowledged it, not a poll later).
         topic = ctx.catalog.streams[iterator.stream]["Topic"]
-        if await ctx.shards.wait_for_records(topic, iterator.partition, iterator.offset, END_OF_SHARD_WAIT_S):
+        wait_s = IDLE_WAIT_S if iterator.idle else END_OF_SHARD_WAIT_S
+        if await ctx.shards.wait_for_records(topic, iterator.partition, iterator.offset, wait_s):
             # What woke us is in the publisher's tail: read it here, without a thread hop.
             result = (read_records(ctx, iterator, limit, delivered_only=True)
                       or await asyncio.to_thread(read_records, ctx, iterator, limit))
@@ -157,7 +162,8 @@ def read_records(ctx: ConnectorContext, iterator: ShardIterator, limit: int, del
     result: dict = {"Records": records}
     next_offset = page[1]
     if not (closed and next_offset >= ctx.shards.end(topic, iterator.partition, closed=True)):
-        following = ShardIterator(stream["StreamArn"], iterator.partition, next_offset, now_ms(), iterator.epoch)
+        following = ShardIterator(stream["StreamArn"], iterator.partition, next_offset, now_ms(), iterator.epoch,
+                                  idle=not records)
         result["NextShardIterator"] = following.encode(ctx.settings.iterator_secret)
     return result
 

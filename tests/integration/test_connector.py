@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import httpx
@@ -290,6 +291,7 @@ def test_disabled_stream_ends_its_shards(ddb, streams):
 # -- latency -------------------------------------------------------------------------------------------
 
 READ_WAIT_S = 0.05  # what a GetRecords that does not answer at once waits (connector/shards.py)
+IDLE_WAIT_S = 0.025  # how long a GetRecords after an empty page waits for a write (in `up`)
 
 
 def readers_in_use(server) -> int:
@@ -318,10 +320,10 @@ def timed_get_records(streams, position: str) -> tuple[float, dict]:
 
 
 def test_an_empty_shard_answers_at_once(busy_connector, ddb, streams):
-    """GetRecords on an empty shard, following NextShardIterator, answers at once (milliseconds)
+    """GetRecords on an empty shard, following NextShardIterator, answers within milliseconds
     rather than waiting out READ_WAIT_S (50 ms) for records, on a connector whose reader pool is
-    in full use. Three shards of a new stream, eight calls each; the median of each leaves room for
-    a loaded machine."""
+    in full use (a call after an empty page waits at most IDLE_WAIT_S, 25 ms, for a write). Three
+    shards of a new stream, eight calls each; the median of each leaves room for a loaded machine."""
     _, arn = create_stream_table(ddb)
     shards = shard_ids(streams, arn)
     chains = []
@@ -339,6 +341,54 @@ def test_an_empty_shard_answers_at_once(busy_connector, ddb, streams):
     assert all(statistics.median(c) < READ_WAIT_S for c in chains), shown
     assert all(max(c[1:]) < 0.1 for c in chains), shown
     assert fresh < 0.1, shown
+
+
+def test_a_drains_first_empty_page_answers_at_once_and_a_tailing_poller_is_held(ddb, streams):
+    """The page that finds a shard's end after records waits at most 10 ms for a write (a drain
+    that stops at its first empty page pays little); a GetRecords after an empty page holds the
+    call until the shard's next write, at most IDLE_WAIT_S: an idle poller costs a call per 25 ms."""
+    table, arn = create_stream_table(ddb, "KEYS_ONLY", range_key=True)
+    ddb.put_item(TableName=table, Item={**key("drain"), "sk": {"N": "0"}})
+    shard = single_shard(streams, arn)
+    page = streams.get_records(ShardIterator=iterator(streams, arn, shard))
+    assert len(page["Records"]) == 1
+    first_empty = [timed_get_records(streams, page["NextShardIterator"]) for _ in range(5)]
+    held, position = [], first_empty[0][1]["NextShardIterator"]
+    for _ in range(5):
+        elapsed, page = timed_get_records(streams, position)
+        assert page["Records"] == []
+        held.append(elapsed)
+        position = page["NextShardIterator"]
+    shown = (f"first empty pages {[round(t * 1000, 1) for t, _ in first_empty]} ms, "
+             f"following ones {[round(t * 1000, 1) for t in held]} ms")
+    assert all(page["Records"] == [] for _, page in first_empty), shown
+    assert statistics.median(t for t, _ in first_empty) < IDLE_WAIT_S, shown
+    assert min(held) >= IDLE_WAIT_S * 0.9 and statistics.median(held) < READ_WAIT_S * 2, shown
+
+
+def test_a_held_poller_is_woken_by_the_write(ddb, streams):
+    """A GetRecords held at the end of a shard returns the write made during the hold in the
+    same call. The write goes 5 ms into the hold; tried up to five times for a loaded machine
+    (without the hold every try answers empty before the write)."""
+    table, arn = create_stream_table(ddb, "KEYS_ONLY", range_key=True)
+    ddb.put_item(TableName=table, Item={**key("held"), "sk": {"N": "0"}})
+    shard = single_shard(streams, arn)
+    position = streams.get_records(ShardIterator=iterator(streams, arn, shard))["NextShardIterator"]
+    position = streams.get_records(ShardIterator=position)["NextShardIterator"]  # an empty page: held next
+    tries = []
+    for attempt in range(1, 6):
+        with ThreadPoolExecutor(1) as pool:
+            call = pool.submit(timed_get_records, streams, position)
+            time.sleep(0.005)
+            ddb.put_item(TableName=table, Item={**key("held"), "sk": {"N": str(attempt)}})
+            elapsed, page = call.result()
+        tries.append((round(elapsed * 1000, 1), [r["dynamodb"]["Keys"]["sk"]["N"] for r in page["Records"]]))
+        if page["Records"]:
+            assert tries[-1][1] == [str(attempt)], tries
+            return
+        position = drain(streams, page["NextShardIterator"], want=1)[1]
+        position = streams.get_records(ShardIterator=position)["NextShardIterator"]
+    pytest.fail(f"no held GetRecords returned the write made during it: (ms, records) {tries}")
 
 
 def test_a_new_record_is_seen_within_milliseconds(busy_connector, ddb, streams):

@@ -46,6 +46,7 @@ iterators = st.builds(
     offset=KAFKA_OFFSETS,
     issued_ms=st.integers(min_value=0, max_value=2**53),
     epoch=EPOCHS,
+    idle=st.booleans(),
 )
 
 
