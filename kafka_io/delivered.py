@@ -30,6 +30,10 @@ class DeliveredTail:
         self.tails: OrderedDict[tuple[str, int], deque[Message]] = OrderedDict()
         self.waiting: defaultdict[tuple[str, int], list[Callable[[], None]]] = defaultdict(list)
         self.followers: dict[str, Callable[[Message], None]] = {}
+        # Where each partition ends as far as this process knows: after the newest record it saw
+        # acknowledged, or where a read found the end (`learn_end`). Kept for every partition
+        # (an int each), also for those whose records the tail no longer keeps.
+        self.ends: dict[tuple[str, int], int] = {}
 
     def follow(self, topic: str, on_message: Callable[[Message], None]) -> None:
         """Hand every acknowledged record of `topic` to `on_message` (in the producer's polling
@@ -52,6 +56,9 @@ class DeliveredTail:
             if len(self.tails) > self.partitions:
                 self.tails.popitem(last=False)  # the partition written longest ago
             tail.append(message)
+            end = self.ends.get(where, 0)
+            # Lower than the end known: the topic was made again (a memory broker restarted).
+            self.ends[where] = message.offset() + 1 if message.offset() + 1 < end else max(end, message.offset() + 1)
             woken = self.waiting.pop(where, ())
         for wake in woken:
             wake()
@@ -76,6 +83,19 @@ class DeliveredTail:
             if waiting and wake in waiting:
                 waiting.remove(wake)
 
+    def ends_at(self, topic: str, partition: int, offset: int) -> bool:
+        """Whether the partition ends at `offset` as far as this process knows. For a topic only
+        this process writes to (a stream's, written by the publisher of `cdc-bridge up`), every
+        record after a known end passes through `add`: so the end is known without a fetch."""
+        with self.lock:
+            return self.ends.get((topic, partition)) == offset
+
+    def learn_end(self, topic: str, partition: int, end: int) -> None:
+        """A read found the partition ending at `end` (the ends known only grow)."""
+        where = (topic, partition)
+        with self.lock:
+            self.ends[where] = max(self.ends.get(where, 0), end)
+
     def read(self, topic: str, partition: int, offset: int, limit: int) -> list[Message]:
         """Up to `limit` records from `offset` on; empty unless the tail holds `offset`."""
         with self.lock:
@@ -92,3 +112,5 @@ class DeliveredTail:
         with self.lock:
             for where in [w for w in self.tails if w[0] in topics]:
                 del self.tails[where]
+            for where in [w for w in self.ends if w[0] in topics]:
+                del self.ends[where]

@@ -391,6 +391,34 @@ def test_a_held_poller_is_woken_by_the_write(ddb, streams):
     pytest.fail(f"no held GetRecords returned the write made during it: (ms, records) {tries}")
 
 
+def reader_uses(server) -> int:
+    connector = httpx.get(f"{server.url}/health", timeout=10).json()["parts"]["connector"]
+    return connector["reader_reuses"] + connector["reader_seeks"]
+
+
+def test_a_poller_at_the_end_of_a_shard_needs_no_kafka_reader(main, ddb, streams):
+    """In `up` only its own publisher writes a stream's topic, so once a shard's end is known (from
+    the publisher's acknowledgements, or from one read that found it) a GetRecords there is
+    answered without a Kafka reader, which then stops fetching: on a shard that had a write and on
+    one that never had any."""
+    table, arn = create_stream_table(ddb, "KEYS_ONLY", range_key=True)
+    ddb.put_item(TableName=table, Item={**key("end"), "sk": {"N": "0"}})
+    written = single_shard(streams, arn)
+    empty = next(shard for shard in shard_ids(streams, arn) if shard != written)
+    positions = []
+    for shard in (written, empty):
+        page = streams.get_records(ShardIterator=iterator(streams, arn, shard))
+        assert len(page["Records"]) == (1 if shard == written else 0)
+        positions.append(streams.get_records(ShardIterator=page["NextShardIterator"])["NextShardIterator"])
+    before = reader_uses(main)
+    for _ in range(10):
+        positions = [streams.get_records(ShardIterator=p)["NextShardIterator"] for p in positions]
+    assert reader_uses(main) == before
+    ddb.put_item(TableName=table, Item={**key("end"), "sk": {"N": "1"}})
+    got = drain(streams, positions[0], want=1)[0]
+    assert [r["dynamodb"]["Keys"]["sk"]["N"] for r in got] == ["1"]
+
+
 def test_a_new_record_is_seen_within_milliseconds(busy_connector, ddb, streams):
     table, arn = create_stream_table(ddb, "KEYS_ONLY", range_key=True)
     ddb.put_item(TableName=table, Item={**key("fast"), "sk": {"N": "0"}})

@@ -95,6 +95,30 @@ def test_a_partition_that_starts_afresh_counts_as_just_written():
     assert offsets(tail.read("a", 0, 5, 10)) == [5]
 
 
+def test_the_end_of_a_partition_is_after_its_newest_acknowledged_record():
+    tail = DeliveredTail(per_partition=4, partitions=1)
+    deliver(tail, "t", 0, range(10, 20))
+    assert tail.ends_at("t", 0, 20)
+    assert not any(tail.ends_at("t", 0, offset) for offset in (0, 19, 21))
+    assert not tail.ends_at("t", 1, 0) and not tail.ends_at("other", 0, 20)  # unknown: not an end
+    deliver(tail, "u", 0, [0])  # t's records leave the tail; its end is still known
+    assert tail.read("t", 0, 19, 10) == [] and tail.ends_at("t", 0, 20)
+
+
+def test_an_end_a_read_found_is_learned_and_ends_only_grow():
+    tail = DeliveredTail()
+    tail.learn_end("t", 0, 5)
+    assert tail.ends_at("t", 0, 5)
+    tail.learn_end("t", 0, 3)  # an older look at the partition
+    assert tail.ends_at("t", 0, 5)
+    deliver(tail, "t", 0, [5, 6])
+    assert tail.ends_at("t", 0, 7)
+    deliver(tail, "t", 0, [0])  # the topic started over (a memory broker restarted)
+    assert tail.ends_at("t", 0, 1) and not tail.ends_at("t", 0, 7)
+    tail.forget({"t"})
+    assert not tail.ends_at("t", 0, 1)
+
+
 def test_a_followed_topic_is_handed_over_and_not_kept():
     tail, seen = DeliveredTail(), []
     tail.follow("catalog", seen.append)
