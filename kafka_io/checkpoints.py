@@ -12,7 +12,7 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
-from kafka_io.client import Kafka, Record, record_of
+from kafka_io.client import Kafka, Record, record_of, watermark_offsets
 
 log = logging.getLogger("cdc_bridge.kafka")
 
@@ -59,7 +59,7 @@ class CheckpointedReader:
         """The high watermark of each partition: where a reader starting at LATEST begins."""
         ends = {}
         for topic, partition in self.partitions(topics):
-            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+            _, high = watermark_offsets(self.consumer, topic, partition, timeout_s)
             ends[(topic, partition)] = high
         return ends
 

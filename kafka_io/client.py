@@ -85,6 +85,24 @@ def new_consumer(config: dict) -> Consumer:
     return Consumer(with_connection(config))
 
 MISSING = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC, KafkaError._UNKNOWN_PARTITION)
+# A partition whose leader is being chosen (its topic just made, a broker starting) answers
+# ListOffsets with these for a moment: asked again, within the caller's timeout.
+LEADER_MOVING = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+LEADER_RETRY_S = 0.05
+
+
+def watermark_offsets(consumer: Consumer, topic: str, partition: int, timeout_s: float) -> tuple[int, int]:
+    """(low, high) as ListOffsets tells them, waiting out a leader election (an Apache Kafka topic
+    made a moment ago answered GetShardIterator's end lookup with NOT_LEADER_FOR_PARTITION)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                  timeout=max(0.1, deadline - time.monotonic()))
+        except KafkaException as exc:
+            if exc.args[0].code() not in LEADER_MOVING or time.monotonic() + LEADER_RETRY_S >= deadline:
+                raise
+        time.sleep(LEADER_RETRY_S)
 
 
 @dataclass(frozen=True)
@@ -178,7 +196,7 @@ class Kafka:
         reader = self.reader()
         try:
             try:
-                low, high = reader.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+                low, high = watermark_offsets(reader, topic, partition, timeout_s)
             except KafkaException as exc:
                 if exc.args[0].code() in MISSING:
                     return None

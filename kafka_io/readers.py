@@ -28,7 +28,7 @@ from collections import OrderedDict, deque
 
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
-from kafka_io.client import MISSING, READER_CONFIG, Kafka, new_consumer, read_to_end
+from kafka_io.client import MISSING, READER_CONFIG, Kafka, new_consumer, read_to_end, watermark_offsets
 
 log = logging.getLogger("cdc_bridge.kafka.readers")
 
@@ -251,7 +251,7 @@ class ReaderPool:
     def watermarks(self, topic: str, partition: int, timeout_s: float = 10.0) -> tuple[int, int]:
         """(low, high) as ListOffsets tells them; on the embedded broker the high one can be low
         (the last batch's base offset + 1)."""
-        return self.lookup.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+        return watermark_offsets(self.lookup, topic, partition, timeout_s)
 
     def _look_up_end(self, topic: str, partition: int) -> None:
         """The partition's end as ListOffsets tells it: close enough to size a fetch wait."""
