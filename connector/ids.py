@@ -82,7 +82,7 @@ class ShardIterator:
     issued_ms: int
     epoch: int = 0  # the stream's data epoch when it was issued: an older one points at lost data
     # Issued by a GetRecords that found nothing: its holder is tailing the shard, so the next
-    # GetRecords may wait for a write (connector.operations.dynamodb_streams.end_of_shard_wait).
+    # GetRecords may wait longer for a write (connector.operations.dynamodb_streams.IDLE_WAIT_S).
     idle: bool = False
 
     def encode(self, secret: bytes) -> str:
@@ -101,7 +101,7 @@ class ShardIterator:
             stream, partition, offset, issued_ms, *rest = orjson.loads(_unb64(body))
         except (ValueError, TypeError, binascii.Error):
             raise InvalidIdentifier("bad body") from None
-        if len(rest) > 2 or rest[1:] not in ([], [1]):
+        if rest[1:] not in ([], [1]):  # [epoch] or [epoch, 1] (idle) after the position
             raise InvalidIdentifier("bad body")
         return cls(stream, partition, offset, issued_ms, *rest[:1], idle=bool(rest[1:]))
 
