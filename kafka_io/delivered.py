@@ -109,7 +109,6 @@ class DeliveredTail:
     def forget(self, topics) -> None:
         """Topics that are gone (a new topic of the same name starts at offset 0 again)."""
         with self.lock:
-            for where in [w for w in self.tails if w[0] in topics]:
-                del self.tails[where]
-            for where in [w for w in self.ends if w[0] in topics]:
-                del self.ends[where]
+            for known in (self.tails, self.ends):
+                for where in [w for w in known if w[0] in topics]:
+                    del known[where]
