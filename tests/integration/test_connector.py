@@ -343,7 +343,7 @@ def test_an_empty_shard_answers_at_once(busy_connector, ddb, streams):
     assert fresh < 0.1, shown
 
 
-def test_a_drains_first_empty_page_answers_at_once_and_a_tailing_poller_is_held(ddb, streams):
+def test_a_drains_first_empty_page_is_prompt_and_a_tailing_poller_is_held(ddb, streams):
     """The page that finds a shard's end after records waits at most 10 ms for a write (a drain
     that stops at its first empty page pays little); a GetRecords after an empty page holds the
     call until the shard's next write, at most IDLE_WAIT_S: an idle poller costs a call per 25 ms."""
