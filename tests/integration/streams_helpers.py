@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 from botocore.exceptions import ClientError
 
-from cdc_bridge.broker import spawn_child
+from cdc_bridge.broker import free_port, spawn_child, stop_child
 from cdc_bridge.testing import endpoint
-from tests.conftest import CREDENTIALS, REGION, ServerProcess, wait_healthy
+from tests.conftest import CREDENTIALS, REGION, ServerProcess
 
 SECRET = "cdc-bridge-streams-tests-shared-secret"
 STREAMS_TARGET = "DynamoDBStreams_20120810."
@@ -69,7 +69,16 @@ def start_all(servers: list[ServerProcess], timeout_s: float = 60.0) -> None:
             with open(server.log_path, "ab") as log:  # the child keeps its own descriptors
                 server.process = spawn_child(server.argv, env=server.env, stdout=log, stderr=log)
         for server in servers:
-            wait_healthy(server.url, timeout_s, server.process, server.log_path)
+            try:
+                server.wait_healthy(timeout_s)
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc):
+                    raise
+                # Another process took its free port before it bound: start it again on another
+                # (ServerProcess.start, from this thread too).
+                stop_child(server.process)
+                server.take_port(free_port())
+                server.start(timeout_s)
     except BaseException:
         for server in servers:
             server.stop()
